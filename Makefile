@@ -1,0 +1,43 @@
+# Prefill: `make run` serves the demo; `make test` runs the whole suite.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CHROMIUM ?= /usr/bin/chromium
+TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: run test lint bench worker chromium postgres clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+run: $(STAMP)
+	PREFILL_DEMO=1 IDENTITY_SECRET=$${IDENTITY_SECRET:-demo-identity-secret} $(BIN)/python app.py
+
+worker: $(STAMP)
+	$(BIN)/flask --app app prefill worker
+
+# Real headless Chromium for the browser tests, from Debian's packages.
+chromium:
+	@test -x $(CHROMIUM) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+# The PostgreSQL tests must run: start the local server when it is down.
+postgres:
+	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
+	@for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && exit 0; sleep 1; done; echo "PostgreSQL did not start" >&2; exit 1
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+test: $(STAMP) chromium postgres
+	$(BIN)/ruff check .
+	TEST_DATABASE_URL=$(TEST_DATABASE_URL) PREFILL_REQUIRE_POSTGRES=1 PREFILL_CHROMIUM=$(CHROMIUM) \
+		$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

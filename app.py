@@ -1,0 +1,150 @@
+"""Prefill: the app factory and the ``make run`` entry point.
+
+Configuration comes from environment variables with safe defaults; a ``config``
+mapping passed to :func:`create_app` wins over both (tests use it).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent
+log = logging.getLogger("prefill")
+
+
+def _bool(value: Any) -> bool:
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def _list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return list(value)
+
+
+# name -> (parser, default)
+SETTINGS: dict[str, tuple[Any, Any]] = {
+    "DATABASE_URL": (str, None),
+    "SECRET_KEY": (str, None),
+    "IDENTITY_SECRET": (str, None),
+    "IDENTITY_TOKEN_AUDIENCE": (str, None),
+    "SESSION_TTL_DAYS": (float, 30.0),
+    "SESSION_COOKIE_SECURE": (_bool, False),
+    "MAX_BODY_BYTES": (int, 1024 * 1024),
+    "FRAME_ANCESTORS": (str, "'self'"),
+    "SENSITIVE_KEYS_EXTRA": (_list, []),
+    "SENSITIVE_KEYS_ALLOW": (_list, []),
+    "PREFILL_PROVIDER_MODULES": (_list, []),
+    "PREFILL_DEMO": (_bool, False),
+    "ADMIN_API_KEY": (str, None),
+    "WEBHOOK_URL": (str, None),
+    "WEBHOOK_SECRET": (str, None),
+    "WEBHOOK_RETRY_BASE_S": (float, 2.0),
+    "WEBHOOK_MAX_ATTEMPTS": (int, 8),
+    "WEBHOOK_TIMEOUT_S": (float, 10.0),
+    "AUTO_MIGRATE": (_bool, True),
+    "ENGINE_CACHE_SIZE": (int, 4096),
+}
+
+
+def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
+    overrides = dict(overrides or {})
+    for name, (parse, default) in SETTINGS.items():
+        if name in overrides:
+            raw = overrides.pop(name)
+            value = parse(raw) if isinstance(raw, str) and parse is not str else raw
+        elif os.environ.get(name, "") != "":
+            value = parse(os.environ[name])
+        else:
+            value = default
+        app.config[name] = value
+    app.config.update(overrides)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config["DATABASE_URL"]:
+        app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'prefill.sqlite3'}"
+    if not app.config["SECRET_KEY"]:
+        key_file = Path(app.instance_path) / "secret_key"
+        if not key_file.exists():
+            key_file.write_text(secrets.token_hex(32))
+            key_file.chmod(0o600)
+        app.config["SECRET_KEY"] = key_file.read_text().strip()
+    if app.config["WEBHOOK_URL"] and not app.config["WEBHOOK_SECRET"]:
+        raise RuntimeError("WEBHOOK_URL is set but WEBHOOK_SECRET is not: deliveries must be signed.")
+    app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_BODY_BYTES"]
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build a Prefill app: registry, engine and stores belong to this app."""
+    from forms import Engine, SensitiveKeys
+    from schema_providers import BUILTIN_MODULES, Registry
+    from store.db import make_engine, migrate
+    from store.sessions import SessionStore
+    from store.submissions import SubmissionStore
+    from web import admin, api, demo, html
+    from web.context import set_session_cookie
+    from web.errors import register_error_handlers
+    from web.state import PrefillState
+
+    app = Flask(__name__, instance_path=str(ROOT / "instance"), template_folder="templates",
+                static_folder="static")
+    load_config(app, config)
+    cfg = app.config
+    app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
+
+    registry = Registry()
+    for module in (*BUILTIN_MODULES, *cfg["PREFILL_PROVIDER_MODULES"]):
+        registry.load_module(module)
+    sensitive = SensitiveKeys(cfg["SENSITIVE_KEYS_EXTRA"], cfg["SENSITIVE_KEYS_ALLOW"])
+    db = make_engine(cfg["DATABASE_URL"])
+    if cfg["AUTO_MIGRATE"]:
+        migrate(db)
+    app.extensions["prefill"] = PrefillState(
+        registry=registry,
+        engine=Engine(registry, sensitive, cfg["ENGINE_CACHE_SIZE"]),
+        sensitive=sensitive,
+        db=db,
+        sessions=SessionStore(db, cfg["SESSION_TTL_DAYS"]),
+        submissions=SubmissionStore(db, sensitive, webhooks=bool(cfg["WEBHOOK_URL"])),
+    )
+
+    for bp in (api.bp, html.bp, admin.bp):
+        app.register_blueprint(bp)
+    if cfg["PREFILL_DEMO"]:
+        app.register_blueprint(demo.bp)
+    register_error_handlers(app)
+    app.after_request(set_session_cookie)
+
+    from cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def main() -> None:
+    """``make run``: serve on HOST:PORT, with the webhook worker in a thread."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = create_app()
+    if app.config["WEBHOOK_URL"]:
+        import threading
+
+        from webhooks.worker import Worker
+
+        threading.Thread(target=Worker.from_app(app).run_forever, name="webhook-worker", daemon=True).start()
+    host = os.environ.get("HOST", "127.0.0.1")
+    port = int(os.environ.get("PORT", "5000"))
+    log.info("Prefill on http://%s:%s (database %s)", host, port, app.config["DATABASE_URL"].split("@")[-1])
+    app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+if __name__ == "__main__":
+    main()
+

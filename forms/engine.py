@@ -1,0 +1,82 @@
+"""The engine: provider call -> validated schema -> resolved form, memoised.
+
+Pure: it takes an :class:`Identity` the store built and returns an immutable
+:class:`ResolvedForm`. Validation runs once per distinct provider output and
+resolution once per (output, identity) — "nothing re-built that did not change".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from .errors import ProviderFailed, SchemaError
+from .identity import Identity
+from .lru import LRU
+from .resolve import ResolvedForm, resolve
+from .schema import FormSchema, load_schema
+from .sensitive import SensitiveKeys
+
+if TYPE_CHECKING:
+    from schema_providers.registry import Registry
+
+log = logging.getLogger("prefill.engine")
+
+
+def _fingerprint(provider: str, raw: Any) -> str:
+    try:
+        return json.dumps(raw, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError):
+        raise SchemaError(
+            provider, {"schema": ["must contain only JSON values (str, number, bool, null, list, dict)."]}
+        ) from None
+
+
+class Engine:
+    def __init__(self, registry: Registry, sensitive: SensitiveKeys, cache_size: int = 4096) -> None:
+        self.registry = registry
+        self.sensitive = sensitive
+        self._schemas: LRU[tuple[str, str], FormSchema] = LRU(cache_size)
+        self._resolved: LRU[tuple[Any, ...], ResolvedForm] = LRU(cache_size)
+
+    def call_provider(self, name: str, args: Mapping[str, str], identity: Identity) -> Any:
+        provider = self.registry.get(name)
+        try:
+            out = provider.fn(dict(args), identity)
+            if inspect.isawaitable(out):
+                out = asyncio.run(_await(out))
+        except Exception:
+            log.exception("provider %r raised", name)
+            raise ProviderFailed(name) from None
+        return out
+
+    def schema_for(self, name: str, raw: Any) -> tuple[str, FormSchema]:
+        fp = _fingerprint(name, raw)
+        key = (name, fp)
+        schema = self._schemas.get(key)
+        if schema is None:
+            schema = load_schema(name, raw)
+            self._schemas.put(key, schema)
+        return fp, schema
+
+    def resolve(self, name: str, args: Mapping[str, str], identity: Identity) -> ResolvedForm:
+        """Resolve form ``name`` for ``identity``; raises the engine's errors."""
+        raw = self.call_provider(name, args, identity)
+        fp, schema = self.schema_for(name, raw)
+        title = self.registry.get(name).title
+        if identity.cache_key is None:
+            return resolve(name, schema, identity, self.sensitive, title)
+        key = (name, fp, identity.cache_key)
+        form = self._resolved.get(key)
+        if form is None:
+            form = resolve(name, schema, identity, self.sensitive, title)
+            self._resolved.put(key, form)
+        return form
+
+
+async def _await(awaitable: Any) -> Any:
+    return await awaitable

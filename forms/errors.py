@@ -1,0 +1,126 @@
+"""One error hierarchy for every surface.
+
+Like ``werkzeug.exceptions``, the classes are mostly data: an HTTP ``status``
+and a machine-readable ``code``. ``fields`` follows marshmallow's
+``ValidationError.messages`` shape: ``{field: [messages]}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class PrefillError(Exception):
+    """Root of every error Prefill reports to a client."""
+
+    status: int = 500
+    code: str = "internal_error"
+    message: str = "Internal error."
+
+    def __init__(
+        self, message: str | None = None, fields: dict[str, list[str]] | None = None
+    ) -> None:
+        self.message = message or type(self).message
+        self.fields = fields
+        super().__init__(self.message)
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.fields:
+            body["fields"] = self.fields
+        return {"error": body}
+
+
+class InvalidJSON(PrefillError):
+    status, code, message = 400, "invalid_json", "The request body is not valid JSON."
+
+
+class ValidationFailed(PrefillError):
+    """A request's own fields are wrong (400)."""
+
+    status, code, message = 400, "validation_failed", "The request is not valid."
+
+
+class SubmissionInvalid(ValidationFailed):
+    """Submitted values break the rules of the resolved form (422)."""
+
+    status = 422
+    message = "Some values do not fit the form."
+
+
+class CSRFFailed(PrefillError):
+    status, code, message = 400, "csrf_failed", "The form expired or was not sent from this site; please try again."
+
+
+class IdentityUnverified(PrefillError):
+    status, code, message = 401, "identity_unverified", "The identity could not be verified."
+
+
+class InvalidSession(PrefillError):
+    status, code, message = 401, "invalid_session", "The session token names no live session."
+
+
+class Unauthorized(PrefillError):
+    status, code, message = 401, "unauthorized", "A valid admin API key is required."
+
+
+class NotFound(PrefillError):
+    status, code, message = 404, "not_found", "Not found."
+
+
+class UnknownForm(NotFound):
+    code = "unknown_form"
+
+    def __init__(self, name: str, registered: list[str]) -> None:
+        names = ", ".join(sorted(registered)) or "(none)"
+        super().__init__(f"unknown form {name!r}; registered: {names}")
+        self.name = name
+
+
+class Conflict(PrefillError):
+    status, code = 409, "conflict"
+
+
+class NotIdentified(Conflict):
+    code, message = "not_identified", "The session has no user yet; call identify first."
+
+
+class UserMismatch(Conflict):
+    code, message = "user_mismatch", "userId is not the session's user."
+
+
+class IdempotencyConflict(Conflict):
+    code = "idempotency_conflict"
+    message = "This Idempotency-Key was already used with a different request."
+
+
+class PayloadTooLarge(PrefillError):
+    status, code, message = 413, "payload_too_large", "The request body is too large."
+
+
+class MethodNotAllowed(PrefillError):
+    status, code, message = 405, "method_not_allowed", "Method not allowed."
+
+
+class ProviderFailed(PrefillError):
+    status, code = 500, "provider_failed"
+
+    def __init__(self, provider: str) -> None:
+        super().__init__(f"The form provider {provider!r} failed.")
+
+
+class SchemaError(PrefillError):
+    """A provider returned a schema that breaks the format: an author's bug.
+
+    The message names the provider, the field and the problem, never a value.
+    """
+
+    status, code = 500, "invalid_schema"
+
+    def __init__(self, provider: str, problems: dict[str, list[str]]) -> None:
+        parts = [f"{where}: {'; '.join(msgs)}" for where, msgs in problems.items()]
+        super().__init__(
+            f"provider {provider!r} returned an invalid schema: " + " | ".join(parts)
+        )
+        self.provider = provider
+        self.problems = problems

@@ -1,0 +1,82 @@
+"""Who is filling in the form: the immutable identity the engine works from.
+
+Built by the store from one database row; providers see it as read-only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+def freeze(value: Any) -> Any:
+    """Deep read-only copy: dicts become mappingproxies, lists tuples."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: freeze(v) for k, v in value.items()})
+    if isinstance(value, (list, tuple)):
+        return tuple(freeze(v) for v in value)
+    return value
+
+
+def merged_metadata(claimed: Mapping[str, Any], trusted: Mapping[str, Any]) -> dict[str, Any]:
+    """Claims with trusted values winning on conflicts."""
+    out = dict(claimed)
+    out.update(trusted)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """What providers receive as ``user``.
+
+    ``metadata`` is the raw userMetadata (sensitive keys included: providers run
+    on the server); ``trusted`` holds only attributes that arrived signed or were
+    set by the integrator's backend. ``cache_key`` identifies everything here, so
+    equal keys resolve to equal forms.
+    """
+
+    user_id: str | None = None
+    visitor_id: str | None = None
+    verified: bool = False
+    metadata: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
+    trusted: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
+    session_metadata: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
+    cache_key: Any = field(default=None, compare=False)
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        user_id: str | None = None,
+        visitor_id: str | None = None,
+        verified: bool = False,
+        claimed: Mapping[str, Any] | None = None,
+        trusted: Mapping[str, Any] | None = None,
+        session_metadata: Mapping[str, Any] | None = None,
+        cache_key: Any = None,
+    ) -> Identity:
+        trusted = trusted or {}
+        return cls(
+            user_id=user_id,
+            visitor_id=visitor_id,
+            verified=verified,
+            metadata=freeze(merged_metadata(claimed or {}, trusted)),
+            trusted=freeze(trusted),
+            session_metadata=freeze(session_metadata or {}),
+            cache_key=cache_key,
+        )
+
+    @property
+    def is_identified(self) -> bool:
+        return self.user_id is not None
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verified and self.user_id is not None
+
+
+ANONYMOUS = Identity(cache_key=("anonymous",))

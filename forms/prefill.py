@@ -1,0 +1,61 @@
+"""Fitting a userMetadata value into a field of a given type.
+
+A value that does not fit is not used (the field stays empty) rather than
+coerced into something the user never said.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+_NOT_FIT = object()
+TEXT_LIKE = frozenset({"text", "email", "textarea", "tel", "url", "hidden", "date"})
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def number_from(value: Any) -> int | float | None:
+    """A finite number from a number or a numeric string, else None."""
+    if _is_number(value):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        try:
+            number = float(text)
+        except ValueError:
+            return None
+        if not math.isfinite(number):
+            return None
+        return int(number) if number.is_integer() and "." not in text and "e" not in text.lower() else number
+    return None
+
+
+def fit(field_type: str, value: Any, option_values: frozenset[str]) -> Any:
+    """The value as this field type holds it, or ``NOT_FIT``."""
+    if value is None or isinstance(value, (Mapping, list, tuple)):
+        return _NOT_FIT
+    if field_type == "checkbox":
+        return value if isinstance(value, bool) else _NOT_FIT
+    if isinstance(value, bool):
+        return _NOT_FIT
+    if field_type in ("select", "radio"):
+        text = value if isinstance(value, str) else (str(value) if _is_number(value) else None)
+        return text if text is not None and text in option_values else _NOT_FIT
+    if field_type == "number":
+        number = number_from(value)
+        return _NOT_FIT if number is None else number
+    if field_type in TEXT_LIKE:
+        if isinstance(value, str):
+            return value
+        if _is_number(value):
+            return str(value)
+    return _NOT_FIT
+
+
+NOT_FIT = _NOT_FIT

@@ -1,0 +1,174 @@
+"""(schema, identity) -> an immutable resolved form. Pure: no request, no I/O.
+
+Steps: templates, then exact-key prefill, then locking, then a last sweep that
+blanks any string still carrying a sensitive value of this identity.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import templating
+from .identity import Identity
+from .prefill import NOT_FIT, fit
+from .schema import FieldSpec, FormSchema, Option, humanize
+from .sensitive import SensitiveKeys, contains_secret
+
+log = logging.getLogger("prefill.engine")
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedField:
+    name: str
+    type: str
+    label: str
+    required: bool
+    value: Any
+    disabled: bool
+    options: tuple[Option, ...]
+    placeholder: str | None
+    help: str | None
+    min_length: int | None
+    max_length: int | None
+    min: Any
+    max: Any
+    pattern: str | None
+    prefilled: bool  # the value came from userMetadata
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "label": self.label,
+            "type": self.type,
+            "required": self.required,
+            "value": self.value,
+            "disabled": self.disabled,
+            "options": [{"label": o.label, "value": o.value} for o in self.options] or None,
+            "placeholder": self.placeholder,
+            "help": self.help,
+            "minLength": self.min_length,
+            "maxLength": self.max_length,
+            "min": self.min,
+            "max": self.max,
+            "pattern": self.pattern,
+        }
+
+
+@dataclass(frozen=True)
+class ResolvedForm:
+    name: str
+    title: str
+    description: str | None
+    submit_label: str
+    fields: tuple[ResolvedField, ...]
+    # Renderers memoise their output here; the form itself never changes.
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def field(self, name: str) -> ResolvedField | None:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "title": self.title,
+            "description": self.description,
+            "submitLabel": self.submit_label,
+            "fields": [f.to_json() for f in self.fields],
+        }
+
+
+class _Sweeper:
+    """Templates strings and blanks the ones carrying a secret value."""
+
+    def __init__(self, form: str, context: Mapping[str, Any], secrets: frozenset[str]) -> None:
+        self.form, self.context, self.secrets = form, context, secrets
+
+    def __call__(self, text: str | None, where: str) -> str | None:
+        if text is None:
+            return None
+        out = templating.render(text, self.context)
+        if self.secrets and contains_secret(out, self.secrets):
+            log.warning(
+                "form %r, %s: blanked a string that contained a sensitive value", self.form, where
+            )
+            return ""
+        return out
+
+
+def template_context(identity: Identity, sensitive: SensitiveKeys) -> dict[str, Any]:
+    return {
+        "userId": identity.user_id,
+        "visitorId": identity.visitor_id,
+        "userMetadata": sensitive.scrub(identity.metadata),
+        "sessionMetadata": sensitive.scrub(identity.session_metadata),
+    }
+
+
+def _resolve_field(
+    spec: FieldSpec, schema: FormSchema, metadata: Mapping[str, Any], sweep: _Sweeper
+) -> ResolvedField:
+    where = f"field {spec.name!r}"
+    prefilled = False
+    value: Any = None
+    if spec.default is not None:
+        value = spec.default
+        if isinstance(value, str):
+            value = sweep(value, where + " defaultValue")
+    elif spec.name in metadata:
+        fitted = fit(spec.type, metadata[spec.name], frozenset(o.value for o in spec.options))
+        if fitted is not NOT_FIT:
+            value, prefilled = fitted, True
+            if isinstance(value, str) and sweep.secrets and contains_secret(value, sweep.secrets):
+                log.warning("form %r, %s: blanked a prefilled value", sweep.form, where)
+                value, prefilled = None, False
+    lock_known = spec.lock_known if spec.lock_known is not None else schema.lock_known
+    options = tuple(
+        Option(sweep(o.label, where + " option label") or "", sweep(o.value, where + " option") or "")
+        for o in spec.options
+    )
+    return ResolvedField(
+        name=spec.name,
+        type=spec.type,
+        label=sweep(spec.label, where + " label") or "",
+        required=spec.required,
+        value=value,
+        disabled=spec.disabled or (bool(lock_known) and prefilled),
+        options=options,
+        placeholder=sweep(spec.placeholder, where + " placeholder"),
+        help=sweep(spec.help, where + " help"),
+        min_length=spec.min_length,
+        max_length=spec.max_length,
+        min=spec.min,
+        max=spec.max,
+        pattern=spec.pattern,
+        prefilled=prefilled,
+    )
+
+
+def resolve(
+    name: str,
+    schema: FormSchema,
+    identity: Identity,
+    sensitive: SensitiveKeys,
+    default_title: str | None = None,
+) -> ResolvedForm:
+    """Resolve ``schema`` for ``identity``: the one place the form rules live."""
+    context = template_context(identity, sensitive)
+    secrets = sensitive.secret_values(identity.metadata, identity.session_metadata)
+    sweep = _Sweeper(name, context, secrets)
+    metadata = context["userMetadata"]  # sanitized: sensitive keys never prefill
+    fields = tuple(_resolve_field(spec, schema, metadata, sweep) for spec in schema.fields)
+    title = sweep(schema.title, "title") if schema.title else None
+    return ResolvedForm(
+        name=name,
+        title=title or default_title or humanize(name),
+        description=sweep(schema.description, "description"),
+        submit_label=sweep(schema.submit_label, "submitLabel") or "Submit",
+        fields=fields,
+    )

@@ -1,0 +1,240 @@
+"""The schema format providers return, validated with marshmallow.
+
+An invalid schema is a provider author's bug: :func:`load_schema` raises
+:class:`~forms.errors.SchemaError` naming the provider, the field and the
+problem — never a value. A valid one becomes an immutable :class:`FormSchema`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, validate, validates_schema
+from marshmallow import fields as mf
+
+from .errors import SchemaError
+
+FIELD_TYPES = (
+    "text", "email", "textarea", "select", "radio", "checkbox",
+    "number", "date", "tel", "url", "hidden",
+)
+CHOICE_TYPES = frozenset({"select", "radio"})
+NAME_RE = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
+RESERVED_NAMES = frozenset({"csrf_token"})
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def humanize(name: str) -> str:
+    """``company_name`` and ``companyName`` both give ``Company name``."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).replace("_", " ")
+    words = spaced.split()
+    if not words:
+        return name
+    text = " ".join(w.lower() for w in words)
+    return text[0].upper() + text[1:]
+
+
+def parse_iso_date(value: Any) -> date | None:
+    if isinstance(value, str) and _ISO_DATE.match(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+class _OptionSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    label = mf.String(required=True)
+    value = mf.String(required=True)
+
+
+class _FieldSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    name = mf.String(required=True, validate=validate.Regexp(NAME_RE))
+    type = mf.String(load_default="text", validate=validate.OneOf(FIELD_TYPES))
+    label = mf.String(allow_none=True)
+    required = mf.Boolean(load_default=False)
+    defaultValue = mf.Raw(allow_none=True)
+    disabled = mf.Boolean(load_default=False)
+    options = mf.List(mf.Nested(_OptionSchema), allow_none=True)
+    placeholder = mf.String(allow_none=True)
+    help = mf.String(allow_none=True)
+    minLength = mf.Integer(strict=True, allow_none=True, validate=validate.Range(min=0))
+    maxLength = mf.Integer(strict=True, allow_none=True, validate=validate.Range(min=0))
+    min = mf.Raw(allow_none=True)
+    max = mf.Raw(allow_none=True)
+    pattern = mf.String(allow_none=True)
+    lockKnown = mf.Boolean(allow_none=True)
+
+    @validates_schema
+    def _rules(self, data: dict[str, Any], **_: Any) -> None:
+        errors: dict[str, list[str]] = {}
+        ftype = data.get("type", "text")
+        if data.get("name") in RESERVED_NAMES:
+            errors["name"] = ["is reserved by Prefill."]
+        options = data.get("options")
+        if ftype in CHOICE_TYPES:
+            if not options:
+                errors["options"] = [f"required and non-empty for type {ftype!r}."]
+            else:
+                values = [o["value"] for o in options]
+                if len(set(values)) != len(values):
+                    errors["options"] = ["option values must be unique."]
+        elif options is not None:
+            errors["options"] = [f"not allowed for type {ftype!r}."]
+        default = data.get("defaultValue")
+        if isinstance(default, (dict, list)):
+            errors["defaultValue"] = ["must be a string, number or boolean."]
+        for key in ("min", "max"):
+            bound = data.get(key)
+            if bound is None:
+                continue
+            if ftype == "date":
+                if parse_iso_date(bound) is None:
+                    errors[key] = ["must be an ISO date (YYYY-MM-DD) for a date field."]
+            elif not _is_number(bound):
+                errors[key] = ["must be a number."]
+        lo, hi = data.get("minLength"), data.get("maxLength")
+        if lo is not None and hi is not None and lo > hi:
+            errors["minLength"] = ["must not exceed maxLength."]
+        pattern = data.get("pattern")
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error:
+                errors["pattern"] = ["is not a valid regular expression."]
+        if errors:
+            raise ValidationError(errors)
+
+
+class _FormSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    fields = mf.List(
+        mf.Nested(_FieldSchema), required=True, validate=validate.Length(min=1, max=500)
+    )
+    title = mf.String(allow_none=True)
+    description = mf.String(allow_none=True)
+    submitLabel = mf.String(allow_none=True)
+    lockKnown = mf.Boolean(load_default=False)
+
+    @validates_schema
+    def _unique_names(self, data: dict[str, Any], **_: Any) -> None:
+        seen: set[str] = set()
+        for index, field in enumerate(data.get("fields") or ()):
+            if field["name"] in seen:
+                raise ValidationError(
+                    {"fields": {index: {"name": ["duplicate field name."]}}}
+                )
+            seen.add(field["name"])
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    label: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    name: str
+    type: str
+    label: str
+    required: bool
+    default: Any
+    disabled: bool
+    options: tuple[Option, ...]
+    placeholder: str | None
+    help: str | None
+    min_length: int | None
+    max_length: int | None
+    min: Any
+    max: Any
+    pattern: str | None
+    lock_known: bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class FormSchema:
+    fields: tuple[FieldSpec, ...]
+    title: str | None
+    description: str | None
+    submit_label: str | None
+    lock_known: bool
+
+
+_VALIDATOR = _FormSchema()
+
+
+def _flatten(messages: Any, raw: Any, path: str = "") -> dict[str, list[str]]:
+    """Turn marshmallow's nested messages into ``{"field 'email'.type": [...]}``."""
+    out: dict[str, list[str]] = {}
+    if isinstance(messages, list):
+        out[path or "schema"] = [str(m) for m in messages]
+        return out
+    for key, sub in messages.items():
+        if path == "fields" and isinstance(key, int):
+            name = None
+            if isinstance(raw, dict) and isinstance(raw.get("fields"), list):
+                items = raw["fields"]
+                if key < len(items) and isinstance(items[key], dict):
+                    candidate = items[key].get("name")
+                    if isinstance(candidate, str) and re.match(NAME_RE, candidate):
+                        name = candidate
+            where = f"field {name!r}" if name else f"fields[{key}]"
+        elif key == "_schema":
+            where = path or "schema"
+        else:
+            where = f"{path}.{key}" if path else str(key)
+        out.update(_flatten(sub, raw, where))
+    return out
+
+
+def load_schema(provider: str, raw: Any) -> FormSchema:
+    """Validate a provider's output and freeze it, or raise :class:`SchemaError`."""
+    if not isinstance(raw, dict):
+        raise SchemaError(provider, {"schema": ["must be a dict with a 'fields' list."]})
+    try:
+        data = _VALIDATOR.load(raw)
+    except ValidationError as exc:
+        raise SchemaError(provider, _flatten(exc.messages, raw)) from None
+    specs = tuple(
+        FieldSpec(
+            name=f["name"],
+            type=f["type"],
+            label=f.get("label") or humanize(f["name"]),
+            required=f["required"],
+            default=f.get("defaultValue"),
+            disabled=f["disabled"],
+            options=tuple(Option(o["label"], o["value"]) for o in f.get("options") or ()),
+            placeholder=f.get("placeholder"),
+            help=f.get("help"),
+            min_length=f.get("minLength"),
+            max_length=f.get("maxLength"),
+            min=f.get("min"),
+            max=f.get("max"),
+            pattern=f.get("pattern"),
+            lock_known=f.get("lockKnown"),
+        )
+        for f in data["fields"]
+    )
+    return FormSchema(
+        fields=specs,
+        title=data.get("title"),
+        description=data.get("description"),
+        submit_label=data.get("submitLabel"),
+        lock_known=data["lockKnown"],
+    )

@@ -1,0 +1,119 @@
+"""Checking submitted values against the form *this user* was shown.
+
+Pure: the caller re-resolves the form for the request's identity and hands it
+here. Locked fields take the resolved value whatever the client sent.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlsplit
+
+from .errors import SubmissionInvalid
+from .prefill import number_from
+from .resolve import ResolvedField, ResolvedForm
+from .schema import parse_iso_date
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+STRING_TYPES = frozenset({"text", "email", "textarea", "tel", "url", "hidden", "date", "select", "radio"})
+REQUIRED = "This field is required."
+
+
+@lru_cache(maxsize=1024)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+@dataclass(frozen=True, slots=True)
+class CleanSubmission:
+    values: dict[str, Any]
+    prefilled: list[str]
+    changed: list[str]
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value is False
+
+
+def _check(field: ResolvedField, raw: Any) -> tuple[Any, list[str]]:
+    """(cleaned value, errors) for one unlocked field."""
+    ftype = field.type
+    if ftype == "checkbox":
+        if raw is None:
+            raw = False
+        if not isinstance(raw, bool):
+            return None, ["Must be true or false."]
+        if field.required and raw is False:
+            return raw, [REQUIRED]
+        return raw, []
+    if raw is None or raw == "":
+        return None, [REQUIRED] if field.required else []
+    if ftype == "number":
+        number = number_from(raw)
+        if number is None or (isinstance(raw, float) and not math.isfinite(raw)):
+            return None, ["Must be a number."]
+        errors = []
+        if field.min is not None and number < field.min:
+            errors.append(f"Must be at least {field.min}.")
+        if field.max is not None and number > field.max:
+            errors.append(f"Must be at most {field.max}.")
+        return number, errors
+    if not isinstance(raw, str):
+        return None, ["Must be a string."]
+    errors: list[str] = []
+    if ftype in ("select", "radio"):
+        if raw not in {o.value for o in field.options}:
+            return None, ["Not a valid choice."]
+        return raw, []
+    if ftype == "email" and not _EMAIL.match(raw):
+        errors.append("Must be an email address.")
+    elif ftype == "url":
+        parts = urlsplit(raw)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            errors.append("Must be an http(s) URL.")
+    elif ftype == "date":
+        day = parse_iso_date(raw)
+        if day is None:
+            errors.append("Must be a date (YYYY-MM-DD).")
+        else:
+            if field.min is not None and day < parse_iso_date(field.min):
+                errors.append(f"Must be on or after {field.min}.")
+            if field.max is not None and day > parse_iso_date(field.max):
+                errors.append(f"Must be on or before {field.max}.")
+    if field.min_length is not None and len(raw) < field.min_length:
+        errors.append(f"Must be at least {field.min_length} characters.")
+    if field.max_length is not None and len(raw) > field.max_length:
+        errors.append(f"Must be at most {field.max_length} characters.")
+    if field.pattern is not None and not _compiled(field.pattern).fullmatch(raw):
+        errors.append("Does not match the expected format.")
+    return raw, errors
+
+
+def validate_submission(form: ResolvedForm, values: Mapping[str, Any]) -> CleanSubmission:
+    """Clean ``values`` or raise :class:`SubmissionInvalid` with ``{field: [msgs]}``."""
+    errors: dict[str, list[str]] = {}
+    known = {f.name for f in form.fields}
+    for key in values:
+        if key not in known:
+            errors[str(key)[:100]] = ["Unknown field."]
+    clean: dict[str, Any] = {}
+    for field in form.fields:
+        if field.disabled:
+            clean[field.name] = field.value
+            if field.required and _empty(field.value):
+                errors[field.name] = ["This field is required but no value is on file."]
+            continue
+        value, field_errors = _check(field, values.get(field.name))
+        clean[field.name] = value
+        if field_errors:
+            errors[field.name] = field_errors
+    if errors:
+        raise SubmissionInvalid(fields=errors)
+    prefilled = [f.name for f in form.fields if f.prefilled]
+    changed = [f.name for f in form.fields if f.prefilled and clean[f.name] != f.value]
+    return CleanSubmission(clean, prefilled, changed)

@@ -1,0 +1,100 @@
+"""A WTForms form built from a resolved form (``BaseForm``, no subclassing).
+
+Only rendering and form-data collection happen here; the rules themselves live
+in :mod:`forms.validate` so the HTML and JSON surfaces enforce the same ones.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from werkzeug.datastructures import MultiDict
+from wtforms import fields as wf
+from wtforms.form import BaseForm
+from wtforms.widgets import DateInput, NumberInput
+
+from .resolve import ResolvedField, ResolvedForm
+
+READONLY_TYPES = frozenset({"text", "email", "textarea", "tel", "url", "date", "number"})
+
+
+def render_attrs(field: ResolvedField) -> dict[str, Any]:
+    attrs: dict[str, Any] = {}
+    if field.required and field.type not in ("hidden",):
+        attrs["required"] = True
+    for attr, value in (
+        ("minlength", field.min_length), ("maxlength", field.max_length),
+        ("min", field.min), ("max", field.max), ("pattern", field.pattern),
+        ("placeholder", field.placeholder),
+    ):
+        if value is not None:
+            attrs[attr] = value
+    if field.help:
+        attrs["aria-describedby"] = f"{field.name}-help"
+    if field.disabled:
+        if field.type in READONLY_TYPES:
+            attrs["readonly"] = True
+        else:
+            attrs["disabled"] = True
+        attrs["class"] = "locked"
+        attrs["data-known"] = "1"
+    return attrs
+
+
+def _unbound(field: ResolvedField) -> Any:
+    label = field.label
+    kw = {} if field.type == "radio" else {"render_kw": render_attrs(field)}
+    choices = [(o.value, o.label) for o in field.options]
+    t = field.type
+    if t == "select":
+        if field.value is None:
+            choices = [("", "Choose…"), *choices]
+        return wf.SelectField(label, choices=choices, validate_choice=False, **kw)
+    if t == "radio":
+        return wf.RadioField(label, choices=choices, validate_choice=False)
+    if t == "checkbox":
+        return wf.BooleanField(label, **kw)
+    if t == "textarea":
+        return wf.TextAreaField(label, **kw)
+    if t == "email":
+        return wf.EmailField(label, **kw)
+    if t == "tel":
+        return wf.TelField(label, **kw)
+    if t == "url":
+        return wf.URLField(label, **kw)
+    if t == "hidden":
+        return wf.HiddenField(label, **kw)
+    if t == "date":
+        return wf.StringField(label, widget=DateInput(), **kw)
+    if t == "number":
+        return wf.StringField(label, widget=NumberInput(step="any"), **kw)
+    return wf.StringField(label, **kw)
+
+
+def _display(field: ResolvedField, value: Any) -> Any:
+    if value is None:
+        return "" if field.type != "checkbox" else False
+    if field.type == "checkbox":
+        return bool(value)
+    if field.type == "number" and isinstance(value, float) and value.is_integer():
+        return str(value)
+    return value if isinstance(value, str) else str(value)
+
+
+def build(form: ResolvedForm, shown: dict[str, Any] | None = None) -> BaseForm:
+    """A WTForms form showing the resolved values, or ``shown`` (re-rendered input)."""
+    wtform = BaseForm([(f.name, _unbound(f)) for f in form.fields])
+    values = shown if shown is not None else {f.name: f.value for f in form.fields}
+    wtform.process(data={f.name: _display(f, values.get(f.name)) for f in form.fields})
+    return wtform
+
+
+def values_from_formdata(form: ResolvedForm, formdata: MultiDict[str, str]) -> dict[str, Any]:
+    """What a browser's form post says, in the JSON API's terms."""
+    values: dict[str, Any] = {}
+    for field in form.fields:
+        if field.type == "checkbox":
+            values[field.name] = field.name in formdata and formdata.get(field.name) not in ("", "false", "n")
+        elif field.name in formdata:
+            values[field.name] = formdata.get(field.name)
+    return values

@@ -1,0 +1,66 @@
+"""Built-in demo providers.
+
+``user.trusted`` holds only attributes that arrived signed (identityToken) or
+were set by the integrator's backend; ``user.metadata`` also holds what the
+browser merely claims. Privileges, like the enterprise priorities, must come
+from ``user.trusted``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .registry import provider
+
+ENTERPRISE_PRIORITIES = [
+    {"label": "Critical", "value": "critical"},
+    {"label": "High", "value": "high"},
+    {"label": "Normal", "value": "normal"},
+]
+STANDARD_PRIORITIES = [
+    {"label": "High", "value": "high"},
+    {"label": "Normal", "value": "normal"},
+    {"label": "Low", "value": "low"},
+]
+
+
+@provider("support_ticket", title="Contact support")
+def support_ticket(args: dict[str, str], user: Any) -> dict[str, Any]:
+    enterprise = user.trusted.get("plan") == "enterprise"
+    return {
+        "title": "Contact support",
+        "description": "Tell us what went wrong; we answer within one business day.",
+        "submitLabel": "Send ticket",
+        "fields": [
+            # Prefilled by the engine from userMetadata.email, then locked.
+            {"name": "email", "type": "email", "required": True, "lockKnown": True},
+            {"name": "name", "type": "text"},
+            {"name": "company", "type": "text"},
+            {"name": "subject", "type": "text", "required": True,
+             "defaultValue": args.get("subject") or None, "maxLength": 200},
+            {"name": "priority", "type": "select", "required": True,
+             "options": ENTERPRISE_PRIORITIES if enterprise else STANDARD_PRIORITIES},
+            {"name": "message", "type": "textarea", "required": True, "maxLength": 10000},
+        ],
+    }
+
+
+@provider("refund", title="Request a refund")
+def refund(args: dict[str, str], user: Any) -> dict[str, Any]:
+    return {
+        "description": "Hi {{userMetadata.name}}, tell us which order to refund.",
+        "lockKnown": True,
+        "fields": [
+            {"name": "email", "type": "email", "required": True},
+            {"name": "orderId", "label": "Order number", "required": True,
+             "defaultValue": args.get("orderId") or None, "pattern": "[A-Z0-9-]{3,20}"},
+            {"name": "amount", "type": "number", "min": 0, "required": True},
+            {"name": "reason", "type": "radio", "required": True, "options": [
+                {"label": "Damaged", "value": "damaged"},
+                {"label": "Not as described", "value": "not_as_described"},
+                {"label": "Other", "value": "other"},
+            ]},
+            {"name": "details", "type": "textarea", "lockKnown": False},
+            {"name": "keepUpdated", "type": "checkbox", "label": "Email me about this refund"},
+        ],
+    }

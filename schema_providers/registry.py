@@ -1,0 +1,107 @@
+"""Provider registry: ``@provider("name")`` like ``@app.route``.
+
+The decorator only wraps the function in a :class:`Provider`; nothing global
+changes at import. Each app owns a :class:`Registry` and collects providers
+from modules with :meth:`Registry.load_module`, which calls :meth:`Registry.add`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from forms.errors import UnknownForm
+
+ProviderFn = Callable[[dict[str, str], Any], Any]
+
+
+@dataclass(frozen=True)
+class Provider:
+    """A registered schema provider: ``fn(args, user) -> schema``."""
+
+    name: str
+    fn: ProviderFn
+    title: str | None = None
+
+    @property
+    def where(self) -> str:
+        fn = inspect.unwrap(self.fn)
+        return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
+
+    def __call__(self, args: dict[str, str], user: Any) -> Any:
+        return self.fn(args, user)
+
+
+def _check_name(name: Any) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"a provider needs a non-empty name, got {name!r}")
+    if name != name.strip() or "/" in name:
+        raise ValueError(f"provider name {name!r} must not contain '/' or surrounding spaces")
+    return name
+
+
+def provider(name: str, *, title: str | None = None) -> Callable[[ProviderFn], Provider]:
+    """Mark ``fn`` as the schema provider for form ``name``."""
+    _check_name(name)
+
+    def decorator(fn: ProviderFn) -> Provider:
+        if not callable(fn):
+            raise TypeError(f"@provider({name!r}) must decorate a function")
+        return Provider(name=name, fn=fn, title=title)
+
+    return decorator
+
+
+class Registry:
+    """The providers one app serves, by form name."""
+
+    def __init__(self) -> None:
+        self._providers: dict[str, Provider] = {}
+
+    def add(self, name: str, fn: ProviderFn | Provider, *, title: str | None = None) -> Provider:
+        """Register ``fn`` under ``name``; a second provider for a name is an error."""
+        _check_name(name)
+        item = fn if isinstance(fn, Provider) else Provider(name=name, fn=fn, title=title)
+        if isinstance(fn, Provider) and fn.name != name:
+            item = Provider(name=name, fn=fn.fn, title=title or fn.title)
+        existing = self._providers.get(name)
+        if existing is not None and existing.fn is not item.fn:
+            raise ValueError(
+                f"form {name!r} is registered twice: by {existing.where} and by {item.where}"
+            )
+        self._providers[name] = item
+        return item
+
+    def load_module(self, module: str | ModuleType) -> list[Provider]:
+        """Import ``module`` and register every :class:`Provider` defined in it."""
+        if isinstance(module, str):
+            try:
+                module = importlib.import_module(module)
+            except Exception as exc:
+                raise RuntimeError(
+                    f"could not import provider module {module!r}: {type(exc).__name__}: {exc}"
+                ) from exc
+        found = []
+        for value in vars(module).values():
+            if isinstance(value, Provider) and value not in found:
+                found.append(self.add(value.name, value))
+        return found
+
+    def get(self, name: str) -> Provider:
+        try:
+            return self._providers[name]
+        except KeyError:
+            raise UnknownForm(name, list(self._providers)) from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._providers
+
+    def __iter__(self) -> Iterator[Provider]:
+        return iter(self._providers.values())
+
+    def __len__(self) -> int:
+        return len(self._providers)

@@ -1,0 +1,20 @@
+"""Opaque keyset cursors over (created_at, id), newest first."""
+
+from __future__ import annotations
+
+import base64
+
+from forms.errors import ValidationFailed
+
+
+def encode(created_at: int, ident: str) -> str:
+    return base64.urlsafe_b64encode(f"{created_at}:{ident}".encode()).decode().rstrip("=")
+
+
+def decode(cursor: str) -> tuple[int, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at, ident = raw.split(":", 1)
+        return int(at), ident
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationFailed(fields={"cursor": ["Not a valid cursor."]}) from None

@@ -1,0 +1,188 @@
+"""Submissions: stored with their idempotency key and webhook outbox row in one
+transaction, so an acknowledged submission is never lost or duplicated."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import Engine, and_, delete, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from forms.errors import IdempotencyConflict
+from forms.identity import Identity
+from forms.sensitive import SensitiveKeys
+from forms.validate import CleanSubmission
+
+from . import cursor as cursors
+from .db import dumps, iso, now_ms
+from .outbox import payload_for
+from .tables import idempotency_keys as K
+from .tables import sessions as S
+from .tables import submissions as T
+from .tables import users as U
+from .tables import webhook_deliveries as W
+
+IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000
+
+
+def request_hash(form: str, args: dict[str, str], values: dict[str, Any]) -> str:
+    canonical = json.dumps({"form": form, "args": args, "values": values}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def item_from_row(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "form": row.form,
+        "args": json.loads(row.args),
+        "values": json.loads(row.values),
+        "userId": row.owner_id or row.user_id,
+        "visitorId": row.visitor_id,
+        "verified": bool(row.verified),
+        "prefilled": json.loads(row.prefilled),
+        "changed": json.loads(row.changed),
+        "createdAt": iso(row.created_at),
+    }
+
+
+class SubmissionStore:
+    def __init__(self, engine: Engine, sensitive: SensitiveKeys, webhooks: bool = False) -> None:
+        self.engine = engine
+        self.sensitive = sensitive
+        self.webhooks = webhooks
+
+    # -- writing ------------------------------------------------------------
+    def replay(self, visitor_id: str, key: str, digest: str) -> tuple[int, dict[str, Any]] | None:
+        """The first answer for ``key`` (same body) or None; 409 for another body."""
+        with self.engine.begin() as conn:
+            return self._replay(conn, visitor_id, key, digest)
+
+    def _replay(self, conn: Any, visitor_id: str, key: str, digest: str) -> tuple[int, dict[str, Any]] | None:
+        row = conn.execute(
+            select(K.c.request_hash, K.c.status, K.c.response, K.c.created_at).where(
+                K.c.visitor_id == visitor_id, K.c.key == key)
+        ).first()
+        if row is None:
+            return None
+        if row.created_at < now_ms() - IDEMPOTENCY_TTL_MS:
+            conn.execute(delete(K).where(K.c.visitor_id == visitor_id, K.c.key == key))
+            return None
+        if row.request_hash != digest:
+            raise IdempotencyConflict()
+        return row.status, json.loads(row.response)
+
+    def create(
+        self,
+        *,
+        form: str,
+        args: dict[str, str],
+        clean: CleanSubmission,
+        identity: Identity,
+        visitor_id: str,
+        idempotency_key: str | None = None,
+        digest: str | None = None,
+    ) -> tuple[int, dict[str, Any], bool]:
+        """Store one submission; (status, body, replayed). Replays store nothing.
+
+        Call :meth:`replay` first; the unique key in the database settles races.
+        """
+        now = now_ms()
+        sid = "sub_" + secrets.token_hex(12)
+        verified = identity.is_verified
+        row = {
+            "id": sid, "form": form, "args": dumps(args), "values": dumps(clean.values),
+            "user_id": identity.user_id, "owner_id": identity.user_id if verified else None,
+            "visitor_id": visitor_id, "verified": verified,
+            "session_metadata": dumps(self.sensitive.scrub(identity.session_metadata)),
+            "prefilled": dumps(clean.prefilled), "changed": dumps(clean.changed), "created_at": now,
+        }
+        body = {"id": sid, "form": form, "values": clean.values, "createdAt": iso(now)}
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(T).values(**row))
+                if idempotency_key:
+                    conn.execute(insert(K).values(
+                        visitor_id=visitor_id, key=idempotency_key, request_hash=digest or "",
+                        status=201, response=dumps(body), submission_id=sid, created_at=now))
+                if self.webhooks:
+                    conn.execute(insert(W).values(
+                        id="dlv_" + secrets.token_hex(12), submission_id=sid,
+                        payload=payload_for(row, clean), status="pending", attempts=0,
+                        next_attempt_at=now, created_at=now))
+        except IntegrityError:
+            if not idempotency_key:
+                raise
+            # A concurrent request with the same key committed first: answer as it did.
+            with self.engine.begin() as conn:
+                found = self._replay(conn, visitor_id, idempotency_key, digest or "")
+            if found is None:
+                raise
+            return found[0], found[1], True
+        return 201, body, False
+
+    # -- reading ------------------------------------------------------------
+    def _page(self, query: Any, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        if cursor:
+            at, ident = cursors.decode(cursor)
+            query = query.where(or_(T.c.created_at < at, and_(T.c.created_at == at, T.c.id < ident)))
+        query = query.order_by(T.c.created_at.desc(), T.c.id.desc()).limit(limit + 1)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        items = [item_from_row(r) for r in rows[:limit]]
+        nxt = cursors.encode(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
+        return items, nxt
+
+    def history(self, identity: Identity, visitor_id: str | None, limit: int, cursor: str | None
+                ) -> tuple[list[dict[str, Any]], str | None]:
+        """What this session may see: a verified user's own history, else the
+        visitor's own submissions that belong to no verified user."""
+        query = select(T)
+        if identity.is_verified:
+            query = query.where(T.c.owner_id == identity.user_id)
+        elif visitor_id is None:
+            return [], None
+        else:
+            claimed = T.c.user_id.is_(None) if identity.user_id is None else T.c.user_id == identity.user_id
+            query = query.where(T.c.visitor_id == visitor_id, T.c.owner_id.is_(None), claimed)
+        return self._page(query, limit, cursor)
+
+    def admin_query(self, form: str | None, user_id: str | None, since_ms: int | None) -> Any:
+        query = select(T)
+        if form:
+            query = query.where(T.c.form == form)
+        if user_id:
+            query = query.where(or_(T.c.owner_id == user_id, T.c.user_id == user_id))
+        if since_ms is not None:
+            query = query.where(T.c.created_at >= since_ms)
+        return query
+
+    def admin_list(self, form: str | None, user_id: str | None, since_ms: int | None,
+                   limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        return self._page(self.admin_query(form, user_id, since_ms), limit, cursor)
+
+    def admin_iter(self, form: str | None, user_id: str | None, since_ms: int | None,
+                   batch: int = 500) -> Iterator[dict[str, Any]]:
+        """Every matching submission, newest first, fetched in keyset batches."""
+        cursor = None
+        while True:
+            items, cursor = self.admin_list(form, user_id, since_ms, batch, cursor)
+            yield from items
+            if cursor is None:
+                return
+
+    # -- erasure ------------------------------------------------------------
+    def erase_user(self, user_id: str) -> None:
+        """GDPR erasure: profile, submissions, their deliveries and keys; sessions detached."""
+        mine = or_(T.c.owner_id == user_id, T.c.user_id == user_id)
+        with self.engine.begin() as conn:
+            ids = select(T.c.id).where(mine).scalar_subquery()
+            conn.execute(delete(W).where(W.c.submission_id.in_(ids)))
+            conn.execute(delete(K).where(K.c.submission_id.in_(ids)))
+            conn.execute(delete(T).where(mine))
+            conn.execute(delete(U).where(U.c.user_id == user_id))
+            conn.execute(update(S).where(S.c.user_id == user_id).values(
+                user_id=None, verified=False, claimed="{}", session_metadata="{}"))

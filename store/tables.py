@@ -1,0 +1,87 @@
+"""The database tables (SQLAlchemy Core). Alembic migrations create them.
+
+JSON is kept as text written by us, so the exact text can key caches.
+Times are integer milliseconds since the epoch (UTC) on every backend.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+users = Table(
+    "users", metadata,
+    Column("user_id", String(255), primary_key=True),
+    Column("claimed", Text, nullable=False, default="{}"),
+    Column("trusted", Text, nullable=False, default="{}"),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+sessions = Table(
+    "sessions", metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("visitor_id", String(64), nullable=False, index=True),
+    Column("user_id", String(255), nullable=True, index=True),
+    Column("verified", Boolean, nullable=False, default=False),
+    Column("claimed", Text, nullable=False, default="{}"),
+    Column("session_metadata", Text, nullable=False, default="{}"),
+    Column("created_at", BigInteger, nullable=False),
+    Column("last_seen", BigInteger, nullable=False),
+)
+
+submissions = Table(
+    "submissions", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("form", String(100), nullable=False),
+    Column("args", Text, nullable=False),
+    Column("values", Text, nullable=False),
+    Column("user_id", String(255), nullable=True),   # as given, verified or not
+    Column("owner_id", String(255), nullable=True),  # the verified user whose history it is in
+    Column("visitor_id", String(64), nullable=False),
+    Column("verified", Boolean, nullable=False),
+    Column("session_metadata", Text, nullable=False),
+    Column("prefilled", Text, nullable=False),
+    Column("changed", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Index("ix_submissions_owner_created", "owner_id", "created_at"),
+    Index("ix_submissions_visitor_created", "visitor_id", "created_at"),
+    Index("ix_submissions_user", "user_id"),
+    Index("ix_submissions_created", "created_at"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys", metadata,
+    Column("visitor_id", String(64), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("response", Text, nullable=False),
+    Column("submission_id", String(40), nullable=False, index=True),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("submission_id", String(40), nullable=False, index=True),
+    Column("payload", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # pending | delivered | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text, nullable=True),
+    Column("next_attempt_at", BigInteger, nullable=False),
+    Column("delivered_at", BigInteger, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Index("ix_deliveries_status_next", "status", "next_attempt_at"),
+)

@@ -1,0 +1,1 @@
+"""HTTP surfaces: one blueprint each for the JSON API, HTML forms, admin and widget."""

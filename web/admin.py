@@ -1,0 +1,138 @@
+"""The admin API for the integrator's backend: export, trusted metadata, erasure.
+
+Off (404) without ``ADMIN_API_KEY``; a wrong key is 401. Keys compare in
+constant time.
+"""
+
+from __future__ import annotations
+
+import csv
+import hmac
+import io
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
+
+from forms.errors import NotFound, Unauthorized, ValidationFailed
+
+from . import bodies
+from .api import page_params
+from .state import state
+
+bp = Blueprint("admin", __name__, url_prefix="/api/admin")
+FIXED_COLUMNS = ("id", "form", "args", "userId", "visitorId", "verified", "prefilled", "changed", "createdAt")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@bp.before_request
+def _authenticate() -> None:
+    key = current_app.config["ADMIN_API_KEY"]
+    if not key:
+        raise NotFound()
+    auth = request.headers.get("Authorization", "")
+    given = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
+    if not hmac.compare_digest(given.encode(), key.encode()):
+        raise Unauthorized()
+
+
+def _since() -> int | None:
+    raw = request.args.get("since")
+    if not raw:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationFailed(fields={"since": ["Must be an ISO 8601 date or date-time."]}) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def safe_cell(value: Any) -> str:
+    """A CSV cell that a spreadsheet will not run as a formula."""
+    if value is None:
+        text = ""
+    elif isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, (dict, list)):
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    else:
+        text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _csv(filters: tuple[Any, ...]) -> Iterator[str]:
+    store = state().submissions
+    seen: dict[str, None] = {}
+    for item in store.admin_iter(*filters):
+        for name in item["values"]:
+            seen.setdefault(name, None)
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+
+    def flush() -> str:
+        out = buf.getvalue()
+        buf.seek(0)
+        buf.truncate()
+        return out
+
+    writer.writerow([*FIXED_COLUMNS, *(f"values.{n}" for n in seen)])
+    yield flush()
+    for item in store.admin_iter(*filters):
+        writer.writerow([safe_cell(item[c]) for c in FIXED_COLUMNS]
+                        + [safe_cell(item["values"].get(n)) for n in seen])
+        yield flush()
+
+
+@bp.get("/submissions")
+def submissions() -> Response:
+    filters = (request.args.get("form") or None, request.args.get("userId") or None, _since())
+    if request.args.get("format") == "csv":
+        response = Response(stream_with_context(_csv(filters)), mimetype="text/csv")
+        response.headers["Content-Disposition"] = 'attachment; filename="submissions.csv"'
+        return response
+    limit, cursor = page_params()
+    items, nxt = state().submissions.admin_list(*filters, limit, cursor)
+    return jsonify({"items": items, "nextCursor": nxt})
+
+
+def _user_id(user_id: str) -> str:
+    if not 1 <= len(user_id) <= 255:
+        raise ValidationFailed(fields={"userId": ["Must be 1 to 255 characters."]})
+    return user_id
+
+
+@bp.put("/users/<path:user_id>")
+def put_user(user_id: str) -> Response:
+    user_id = _user_id(user_id)
+    body = bodies.load(bodies.AdminUserBody(), bodies.read_json())
+    bodies.check_metadata(body["metadata"], "metadata")
+    st = state()
+    st.sessions.set_trusted(user_id, body["metadata"])
+    claimed, trusted = st.sessions.profile(user_id) or ({}, {})
+    return jsonify({
+        "userId": user_id,
+        "userMetadata": st.sensitive.scrub({**claimed, **trusted}),
+        "trustedKeys": sorted(k for k in trusted if not st.sensitive.is_sensitive(k)),
+    })
+
+
+@bp.delete("/users/<path:user_id>")
+def delete_user(user_id: str) -> tuple[str, int]:
+    state().submissions.erase_user(_user_id(user_id))
+    return "", 204
+
+
+@bp.get("/webhooks/deliveries")
+def deliveries() -> Response:
+    status = request.args.get("status") or None
+    if status not in (None, "pending", "delivered", "failed"):
+        raise ValidationFailed(fields={"status": ["Must be pending, delivered or failed."]})
+    limit, cursor = page_params()
+    from store.outbox import Outbox
+
+    items, nxt = Outbox(state().db).list(status, limit, cursor)
+    return jsonify({"items": items, "nextCursor": nxt})

@@ -1,0 +1,262 @@
+"""The JSON API: identity calls and resolved forms (camelCase, one error shape)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from forms.errors import IdentityUnverified, NotIdentified, UserMismatch, ValidationFailed
+from forms.resolve import ResolvedForm
+from forms.schema import humanize
+from forms.validate import validate_submission
+from store.sessions import SessionRow
+from store.submissions import request_hash
+
+from . import bodies
+from .context import current_identity, current_session, ensure_session, replace_session
+from .state import state
+from .submit import store_submission
+from .verify import check_user_hash, verify_identity_token
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+# Query parameters Prefill reads itself; never passed to providers.
+RESERVED_ARGS = frozenset({"embed"})
+
+
+def form_args() -> dict[str, str]:
+    return {k: v for k, v in request.args.items() if k not in RESERVED_ARGS}
+
+
+def resolve_for_request(name: str, args: dict[str, str] | None = None) -> ResolvedForm:
+    return state().engine.resolve(name, form_args() if args is None else args, current_identity())
+
+
+def private(response: Response) -> Response:
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Vary"] = "Cookie, Authorization"
+    return response
+
+
+# -- identity --------------------------------------------------------------
+def me_payload(row: SessionRow | None) -> dict[str, Any]:
+    st = state()
+    ident = st.sessions.identity(row)
+    return {
+        "visitorId": row.visitor_id if row else None,
+        "userId": ident.user_id,
+        "verified": ident.is_verified,
+        "userMetadata": st.sensitive.scrub(ident.metadata),
+        "trustedKeys": sorted(k for k in ident.trusted if not st.sensitive.is_sensitive(k)),
+        "sessionMetadata": st.sensitive.scrub(ident.session_metadata),
+    }
+
+
+def identity_answer(warnings: list[str], status: int = 200) -> tuple[Response, int]:
+    body = {"success": True, **me_payload(current_session()), "warnings": warnings}
+    return private(jsonify(body)), status
+
+
+def _claims(body: dict[str, Any]) -> dict[str, Any]:
+    claims = dict(body.get("userMetadata") or {})
+    claims.update(body.get("metadata") or {})
+    for key in ("email", "name"):
+        if body.get(key) is not None:
+            claims[key] = body[key]
+    bodies.check_metadata(claims, "userMetadata")
+    return claims
+
+
+def _claim_warnings(user_id: str, claims: dict[str, Any], warnings: list[str]) -> None:
+    if bodies.EMAIL_LIKE.match(user_id):
+        warnings.append("userId looks like an email address; use a stable internal id instead.")
+    if "createdAt" in claims:
+        created = claims["createdAt"]
+        try:
+            ok = isinstance(created, str) and datetime.fromisoformat(created.replace("Z", "+00:00"))
+        except ValueError:
+            ok = False
+        if not ok:
+            warnings.append("userMetadata.createdAt is not an ISO 8601 date-time.")
+
+
+def verify(body: dict[str, Any], warnings: list[str]) -> tuple[bool, dict[str, Any]]:
+    """(verified, trusted claims) for an identify; 401 before anything is written."""
+    cfg = current_app.config
+    secret = cfg["IDENTITY_SECRET"]
+    token, given_hash = body.get("identityToken"), body.get("userHash")
+    if not secret:
+        if token:
+            warnings.append("identityToken was ignored: identity verification is not configured.")
+        if given_hash:
+            warnings.append("userHash was ignored: identity verification is not configured.")
+        return False, {}
+    if not token and not given_hash:
+        raise IdentityUnverified("Identity verification is on: send userHash or identityToken.")
+    if given_hash is not None and not check_user_hash(secret, body["userId"], given_hash):
+        raise IdentityUnverified("userHash does not match userId.")
+    trusted: dict[str, Any] = {}
+    if token:
+        trusted = verify_identity_token(secret, token, body["userId"], cfg["IDENTITY_TOKEN_AUDIENCE"])
+        bodies.check_metadata(trusted, "identityToken")
+    return True, trusted
+
+
+def identify_session(body: dict[str, Any], warnings: list[str]) -> None:
+    claims = _claims(body)
+    _claim_warnings(body["userId"], claims, warnings)
+    verified, trusted = verify(body, warnings)
+    row = ensure_session()
+    replace_session(state().sessions.identify(row, body["userId"], claims, trusted, verified))
+
+
+def update_user(body: dict[str, Any], warnings: list[str]) -> None:
+    row = ensure_session()
+    if row.user_id is None:
+        raise NotIdentified()
+    if body["userId"] != row.user_id:
+        raise UserMismatch()
+    claims = _claims(body)
+    _claim_warnings(body["userId"], claims, warnings)
+    replace_session(state().sessions.update_user(row, claims))
+
+
+def update_session(body: dict[str, Any]) -> None:
+    bodies.check_metadata(body["metadata"], "metadata")
+    row = ensure_session()
+    replace_session(state().sessions.update_session_metadata(row, body["metadata"]))
+
+
+@bp.post("/session")
+def start_session() -> tuple[Response, int]:
+    body = bodies.load(bodies.SessionBody(), bodies.read_json() if request.get_data() else {})
+    st = state()
+    token, row = st.sessions.create(body.get("visitorId"))
+    from flask import g
+
+    g.prefill_session, g.prefill_new_token = row, token
+    return private(jsonify({"sessionToken": token, "visitorId": row.visitor_id})), 201
+
+
+@bp.post("/identify")
+def identify() -> tuple[Response, int]:
+    body = bodies.load(bodies.IdentifyBody(), bodies.read_json())
+    warnings: list[str] = []
+    identify_session(body, warnings)
+    return identity_answer(warnings)
+
+
+@bp.post("/user")
+def user() -> tuple[Response, int]:
+    body = bodies.load(bodies.UserFields(), bodies.read_json())
+    warnings: list[str] = []
+    update_user(body, warnings)
+    return identity_answer(warnings)
+
+
+@bp.post("/session/metadata")
+def session_metadata() -> tuple[Response, int]:
+    body = bodies.load(bodies.SessionMetadataBody(), bodies.read_json())
+    update_session(body)
+    return identity_answer([])
+
+
+@bp.post("/update")
+def update() -> tuple[Response, int]:
+    """Deprecated combined call: identify-or-updateUser, then updateSession."""
+    body = bodies.load(bodies.UpdateBody(), bodies.read_json())
+    warnings = ["POST /api/update is deprecated: use /api/identify, /api/user and /api/session/metadata."]
+    user_part, session_part = body.get("user"), body.get("session")
+    if user_part:
+        row = current_session()
+        if row is None or row.user_id != user_part["userId"]:
+            identify_session(user_part, warnings)
+        else:
+            merged = {**(user_part.get("userMetadata") or {}), **(user_part.get("metadata") or {})}
+            update_user({"userId": user_part["userId"], "email": user_part.get("email"),
+                         "name": user_part.get("name"), "metadata": merged}, warnings)
+    if session_part:
+        update_session(session_part)
+    response, status = identity_answer(warnings)
+    response.headers["Deprecation"] = "true"
+    return response, status
+
+
+@bp.post("/reset")
+def reset() -> tuple[Response, int]:
+    row = ensure_session()
+    replace_session(state().sessions.reset(row))
+    return identity_answer([])
+
+
+@bp.get("/me")
+def me() -> Response:
+    return private(jsonify(me_payload(current_session())))
+
+
+# -- forms -----------------------------------------------------------------
+@bp.get("/forms")
+def list_forms() -> Response:
+    items = [{"name": p.name, "title": p.title or humanize(p.name)} for p in state().registry]
+    return jsonify({"forms": items})
+
+
+@bp.get("/forms/<name>")
+def get_form(name: str) -> Response:
+    form = resolve_for_request(name)
+    body = form.memo.get("json")
+    if body is None:
+        body = form.memo["json"] = json.dumps(form.to_json(), separators=(",", ":"))
+    return private(Response(body, mimetype="application/json"))
+
+
+# -- submissions -------------------------------------------------------------
+def page_params() -> tuple[int, str | None]:
+    raw = request.args.get("limit", "50")
+    try:
+        limit = int(raw)
+    except ValueError:
+        limit = -1
+    if not 1 <= limit <= 200:
+        raise ValidationFailed(fields={"limit": ["Must be a whole number from 1 to 200."]})
+    return limit, request.args.get("cursor") or None
+
+
+def idempotency_key() -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not 1 <= len(key) <= 255 or not key.isprintable():
+        raise ValidationFailed(fields={"Idempotency-Key": ["Must be 1 to 255 printable characters."]})
+    return key
+
+
+@bp.post("/forms/<name>/submissions")
+def create_submission(name: str) -> tuple[Response, int]:
+    state().registry.get(name)  # 404 before anything else
+    body = bodies.load(bodies.SubmissionBody(), bodies.read_json())
+    args = body.get("args") or {}
+    key = idempotency_key()
+    row = ensure_session()
+    st = state()
+    digest = request_hash(name, args, body["values"])
+    if key:
+        found = st.submissions.replay(row.visitor_id, key, digest)
+        if found:
+            return private(jsonify(found[1])), found[0]
+    form = st.engine.resolve(name, args, st.sessions.identity(row))
+    clean = validate_submission(form, body["values"])
+    status, answer, _ = store_submission(name, args, clean, row, key, digest)
+    return private(jsonify(answer)), status
+
+
+@bp.get("/submissions")
+def list_submissions() -> Response:
+    limit, cursor = page_params()
+    row = current_session()
+    items, nxt = state().submissions.history(
+        current_identity(), row.visitor_id if row else None, limit, cursor)
+    return private(jsonify({"items": items, "nextCursor": nxt}))

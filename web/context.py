@@ -1,0 +1,81 @@
+"""The request's session and identity, loaded once per request onto ``g``.
+
+A session comes from ``Authorization: Bearer <token>`` or the ``prefill_session``
+cookie. A bearer token that names no live session is a 401; a stale cookie is
+simply replaced when a session is needed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from flask import current_app, g, request
+from werkzeug.wrappers import Response
+
+from forms.errors import InvalidSession
+from forms.identity import Identity
+from store.sessions import SessionRow
+
+from .state import state
+
+COOKIE = "prefill_session"
+_UNSET = object()
+
+
+def _request_token() -> tuple[str | None, bool]:
+    auth = request.headers.get("Authorization", "")
+    if auth[:7].lower() == "bearer ":
+        return auth[7:].strip(), True
+    return request.cookies.get(COOKIE), False
+
+
+def current_session() -> SessionRow | None:
+    row = g.get("prefill_session", _UNSET)
+    if row is not _UNSET:
+        return row  # type: ignore[return-value]
+    token, bearer = _request_token()
+    row = state().sessions.load(token) if token else None
+    if bearer and row is None:
+        raise InvalidSession()
+    g.prefill_session = row
+    return row
+
+
+def ensure_session(visitor_id: str | None = None) -> SessionRow:
+    """The request's session, creating one (and its cookie) when there is none."""
+    row = current_session()
+    if row is None:
+        token, row = state().sessions.create(visitor_id)
+        g.prefill_session = row
+        g.prefill_new_token = token
+    return row
+
+
+def replace_session(row: SessionRow) -> None:
+    g.prefill_session = row
+
+
+def current_identity() -> Identity:
+    return state().sessions.identity(current_session())
+
+
+def csrf_token(row: SessionRow) -> str:
+    """A token bound to the session: HMAC of its id under the app secret."""
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, b"csrf:" + row.token_hash.encode(), hashlib.sha256).hexdigest()[:40]
+
+
+def new_session_token() -> str | None:
+    return g.get("prefill_new_token")
+
+
+def set_session_cookie(response: Response) -> Response:
+    token = g.get("prefill_new_token")
+    if token:
+        cfg = current_app.config
+        response.set_cookie(
+            COOKIE, token, max_age=int(cfg["SESSION_TTL_DAYS"] * 86400), httponly=True,
+            samesite="Lax", secure=cfg["SESSION_COOKIE_SECURE"], path="/",
+        )
+    return response

@@ -1,0 +1,61 @@
+"""The demo page's sample users, signed server-side with the demo secret.
+
+Only registered when ``PREFILL_DEMO`` is on (``make run``): it lets any visitor
+become a verified user, which is the point of a demo and never of production.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from flask import Blueprint, Response, current_app, redirect, request, url_for
+
+from forms.errors import CSRFFailed, ValidationFailed
+
+from .context import csrf_token, ensure_session, replace_session
+from .state import state
+from .verify import sign_identity_token, verify_identity_token
+
+bp = Blueprint("demo", __name__)
+
+PERSONAS: dict[str, dict] = {
+    "anonymous": {"label": "Anonymous visitor", "userId": None},
+    "pro": {
+        "label": "Pat (pro plan, signed)", "userId": "demo-pro-1",
+        "claims": {"email": "pat@example.com", "name": "Pat Pro", "plan": "pro"},
+        "metadata": {"company": "Pro Ltd", "authToken": "demo-secret-token-not-shown"},
+    },
+    "enterprise": {
+        "label": "Erin (enterprise plan, signed)", "userId": "demo-ent-1",
+        "claims": {"email": "erin@example.com", "name": "Erin Enterprise", "plan": "enterprise"},
+        "metadata": {"company": "Big Corp"},
+    },
+    "claims-enterprise": {
+        "label": "Cody (claims enterprise, unsigned plan)", "userId": "demo-claim-1",
+        "claims": {"email": "cody@example.com"},
+        "metadata": {"name": "Cody Claimer", "plan": "enterprise"},
+    },
+}
+
+
+@bp.post("/demo/persona")
+def choose() -> Response:
+    row = ensure_session()
+    if not hmac.compare_digest(request.form.get("csrf_token", ""), csrf_token(row)):
+        raise CSRFFailed()
+    persona = PERSONAS.get(request.form.get("persona", ""))
+    if persona is None:
+        raise ValidationFailed(fields={"persona": ["Unknown persona."]})
+    sessions = state().sessions
+    if persona["userId"] is None:
+        replace_session(sessions.reset(row))
+    else:
+        secret = current_app.config["IDENTITY_SECRET"]
+        trusted: dict = {}
+        if secret:
+            token = sign_identity_token(secret, persona["userId"], persona["claims"])
+            trusted = verify_identity_token(secret, token, persona["userId"],
+                                            current_app.config["IDENTITY_TOKEN_AUDIENCE"])
+        claims = {**persona["metadata"], **({} if secret else persona["claims"])}
+        replace_session(sessions.identify(row, persona["userId"], claims, trusted, bool(secret)))
+    return redirect(url_for("html.index"), code=303)

@@ -1,0 +1,49 @@
+"""One handler per surface: every error becomes ``{"error": {...}}`` or an HTML page."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from forms import errors as E
+
+log = logging.getLogger("prefill.web")
+
+_HTTP = {
+    400: E.ValidationFailed, 401: E.Unauthorized, 404: E.NotFound, 405: E.MethodNotAllowed,
+    413: E.PayloadTooLarge,
+}
+
+
+def wants_html() -> bool:
+    return request.blueprint in ("html", "demo") or request.path in ("/", "/favicon.ico")
+
+
+def present(err: E.PrefillError) -> tuple[Response, int]:
+    if wants_html():
+        return Response(render_template("error.html", error=err), mimetype="text/html"), err.status
+    response = jsonify(err.to_dict())
+    response.headers["Cache-Control"] = "no-store"
+    return response, err.status
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(E.PrefillError)
+    def _prefill(err: E.PrefillError) -> tuple[Response, int]:
+        return present(err)
+
+    @app.errorhandler(HTTPException)
+    def _http(err: HTTPException) -> tuple[Response, int]:
+        cls = _HTTP.get(err.code or 500)
+        if cls is None:
+            mapped = E.PrefillError(err.description)
+            mapped.status, mapped.code = err.code or 500, "http_error"
+            return present(mapped)
+        return present(cls())
+
+    @app.errorhandler(Exception)
+    def _crash(err: Exception) -> tuple[Response, int]:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return present(E.PrefillError())

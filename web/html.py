@@ -1,0 +1,102 @@
+"""Server-rendered forms (WTForms + Jinja2), embeddable same-site with ``?embed=1``."""
+
+from __future__ import annotations
+
+import hmac
+
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+
+from forms import wtf
+from forms.errors import CSRFFailed, SubmissionInvalid
+from forms.resolve import ResolvedForm
+from forms.validate import validate_submission
+
+from .api import form_args
+from .context import csrf_token, current_identity, ensure_session
+from .state import state
+from .submit import store_submission
+
+bp = Blueprint("html", __name__)
+
+
+def html_headers(response: Response) -> Response:
+    cfg = current_app.config
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors {cfg['FRAME_ANCESTORS']}"
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def render_form(
+    form: ResolvedForm, csrf: str, embed: bool, *, shown: dict | None = None,
+    errors: dict[str, list[str]] | None = None, notice: str | None = None,
+) -> str:
+    return render_template(
+        "form.html", resolved=form, form=wtf.build(form, shown), csrf=csrf, embed=embed,
+        errors=errors or {}, notice=notice, radio_attrs=wtf.render_attrs,
+    )
+
+
+@bp.get("/forms/<name>")
+def show(name: str) -> Response:
+    row = ensure_session()  # CSRF is bound to a session, so a first visit starts one
+    form = state().engine.resolve(name, form_args(), current_identity())
+    embed = request.args.get("embed") == "1"
+    csrf = csrf_token(row)
+    key = ("html", embed, csrf)
+    page = form.memo.get(key)
+    if page is None:
+        page = form.memo[key] = render_form(form, csrf, embed)
+    return html_headers(Response(page, mimetype="text/html"))
+
+
+@bp.post("/forms/<name>")
+def submit(name: str) -> Response | tuple[Response, int]:
+    row = ensure_session()
+    args = form_args()
+    form = state().engine.resolve(name, args, current_identity())
+    embed = request.args.get("embed") == "1"
+    csrf = csrf_token(row)
+    shown = wtf.values_from_formdata(form, request.form)
+    for f in form.fields:  # locked fields always show the known value
+        if f.disabled:
+            shown[f.name] = f.value
+    if not hmac.compare_digest(request.form.get("csrf_token", ""), csrf):
+        err = CSRFFailed()
+        page = render_form(form, csrf, embed, shown=shown, notice=err.message)
+        return html_headers(Response(page, status=err.status, mimetype="text/html"))
+    try:
+        clean = validate_submission(form, shown)
+        _, body, _ = store_submission(name, args, clean, row, None, None)
+    except SubmissionInvalid as err:
+        page = render_form(form, csrf, embed, shown=shown, errors=err.fields,
+                           notice="Please correct the fields marked below.")
+        return html_headers(Response(page, status=422, mimetype="text/html"))
+    target = url_for("html.thanks", name=name, ref=body["id"], embed="1" if embed else None)
+    return redirect(target, code=303)
+
+
+@bp.get("/forms/<name>/thanks")
+def thanks(name: str) -> Response:
+    provider = state().registry.get(name)
+    page = render_template("thanks.html", title=provider.title or name, ref=request.args.get("ref", "")[:40],
+                           embed=request.args.get("embed") == "1", name=name)
+    return html_headers(Response(page, mimetype="text/html"))
+
+
+@bp.get("/")
+def index() -> Response:
+    st = state()
+    demo = current_app.config["PREFILL_DEMO"]
+    forms = [{"name": p.name, "title": p.title or p.name} for p in st.registry]
+    context: dict = {"forms": forms, "demo": demo}
+    if demo:
+        from .demo import PERSONAS
+
+        row = ensure_session()
+        context.update(personas=PERSONAS, csrf=csrf_token(row), me=current_identity())
+    return html_headers(Response(render_template("index.html", **context), mimetype="text/html"))

@@ -1,0 +1,30 @@
+"""What one app holds: its registry, engine and stores (see ``create_app``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from flask import current_app
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine as DBEngine
+
+    from forms import Engine, SensitiveKeys
+    from schema_providers import Registry
+    from store.sessions import SessionStore
+    from store.submissions import SubmissionStore
+
+
+@dataclass
+class PrefillState:
+    registry: Registry
+    engine: Engine
+    sensitive: SensitiveKeys
+    db: DBEngine
+    sessions: SessionStore
+    submissions: SubmissionStore
+
+
+def state() -> PrefillState:
+    return current_app.extensions["prefill"]

@@ -1,0 +1,1 @@
+"""At-least-once webhook delivery of stored submissions."""
