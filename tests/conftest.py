@@ -1,0 +1,110 @@
+"""Fixtures: the app is built by the factory on a fresh database, on SQLite and
+on a real PostgreSQL server (``TEST_DATABASE_URL``)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from app import create_app
+from store.db import make_engine, migrate
+from web.verify import sign_identity_token, user_hash
+
+PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+TABLES = ("webhook_deliveries", "idempotency_keys", "submissions", "sessions", "users")
+SECRET = "test-identity-secret-0123456789abcdef0123"
+TEST_PROVIDERS = "tests.providers_fixture"
+
+
+def _postgres_ready() -> bool:
+    try:
+        with create_engine(PG_URL).connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'prefill.sqlite3'}"
+    engine = make_engine(url)
+    migrate(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    if not _postgres_ready():
+        if os.environ.get("PREFILL_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL is required but not reachable at {PG_URL}")
+        pytest.skip("PostgreSQL not reachable (set PREFILL_REQUIRE_POSTGRES=1 to fail instead)")
+    engine = create_engine(PG_URL)
+    with engine.begin() as conn:
+        for table in (*TABLES, "alembic_version"):
+            conn.execute(text(f'DROP TABLE IF EXISTS "{table}" CASCADE'))
+    migrate(engine)
+    engine.dispose()
+    return PG_URL
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest) -> str:
+    return request.getfixturevalue(f"{request.param}_url")
+
+
+def wipe(url: str) -> None:
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        for table in TABLES:
+            conn.execute(text(f"DELETE FROM {table}"))
+    engine.dispose()
+
+
+@pytest.fixture
+def make_app(db_url: str) -> Iterator[Callable[..., Any]]:
+    """Build an app on the current backend's fresh database, with config overrides."""
+    wipe(db_url)
+    built = []
+
+    def factory(**config: Any) -> Any:
+        base = {
+            "DATABASE_URL": db_url, "SECRET_KEY": "test-secret-key", "AUTO_MIGRATE": False,
+            "PREFILL_PROVIDER_MODULES": [TEST_PROVIDERS], "TESTING": True,
+        }
+        base.update(config)
+        app = create_app(base)
+        built.append(app)
+        return app
+
+    yield factory
+    for app in built:
+        app.extensions["prefill"].db.dispose()
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Any]) -> Any:
+    return make_app()
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    return app.test_client()
+
+
+@pytest.fixture
+def verified_app(make_app: Callable[..., Any]) -> Any:
+    return make_app(IDENTITY_SECRET=SECRET, ADMIN_API_KEY="admin-key")
+
+
+def proof(user_id: str, **claims: Any) -> dict[str, str]:
+    """What an integrator's backend hands its front end for ``user_id``."""
+    out = {"userHash": user_hash(SECRET, user_id)}
+    if claims:
+        out["identityToken"] = sign_identity_token(SECRET, user_id, claims)
+    return out

@@ -1,0 +1,87 @@
+"""Providers the tests register through PREFILL_PROVIDER_MODULES."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from schema_providers import provider
+
+
+@provider("all_types", title="Every type")
+def all_types(args: dict[str, str], user: Any) -> dict[str, Any]:
+    return {
+        "lockKnown": True,
+        "fields": [
+            {"name": "text", "type": "text", "minLength": 2, "maxLength": 10},
+            {"name": "email", "type": "email"},
+            {"name": "textarea", "type": "textarea"},
+            {"name": "select", "type": "select", "options": [
+                {"label": "One", "value": "1"}, {"label": "Two", "value": "2"}]},
+            {"name": "radio", "type": "radio", "options": [
+                {"label": "A", "value": "a"}, {"label": "B", "value": "b"}]},
+            {"name": "checkbox", "type": "checkbox"},
+            {"name": "number", "type": "number", "min": 1, "max": 100},
+            {"name": "date", "type": "date", "min": "2020-01-01", "max": "2030-12-31"},
+            {"name": "tel", "type": "tel", "pattern": "[0-9+ ]{6,20}"},
+            {"name": "url", "type": "url"},
+            {"name": "hidden", "type": "hidden"},
+        ],
+    }
+
+
+@provider("open_form")
+def open_form(args: dict[str, str], user: Any) -> dict[str, Any]:
+    """Nothing locked: every value may be edited."""
+    return {"fields": [
+        {"name": "email", "type": "email", "required": True},
+        {"name": "name", "type": "text", "lockKnown": False},
+        {"name": "notes", "type": "textarea"},
+    ]}
+
+
+@provider("templated")
+def templated(args: dict[str, str], user: Any) -> dict[str, Any]:
+    return {
+        "title": "Hello {{userMetadata.name}}",
+        "description": "Plan {{ userMetadata.account.plan }} / {{sessionMetadata.page}} / {{other.x}}",
+        "fields": [
+            {"name": "greeting", "defaultValue": "Hi {{userMetadata.name}} ({{userId}}, {{visitorId}})"},
+            {"name": "obj", "defaultValue": "[{{userMetadata.account}}][{{userMetadata.tags}}][{{userMetadata.nope}}]"},
+            {"name": "name", "label": "Your name, {{userMetadata.name}}", "lockKnown": True},
+            {"name": "pick", "type": "select", "options": [
+                {"label": "Me: {{userMetadata.name}}", "value": "me"}, {"label": "Other", "value": "other"}]},
+        ],
+    }
+
+
+@provider("leaky")
+def leaky(args: dict[str, str], user: Any) -> dict[str, Any]:
+    """A buggy provider that copies a secret into what the browser sees."""
+    token = str(user.metadata.get("authToken", ""))
+    return {"fields": [
+        {"name": "note", "defaultValue": f"token={token}"},
+        {"name": "label_leak", "label": f"L {token}"},
+        {"name": "fine", "defaultValue": "ok"},
+    ]}
+
+
+@provider("broken")
+def broken(args: dict[str, str], user: Any) -> dict[str, Any]:
+    raise RuntimeError("database password is hunter2")
+
+
+@provider("bad_schema")
+def bad_schema(args: dict[str, str], user: Any) -> dict[str, Any]:
+    return {"fields": [{"name": "prio", "type": "select", "defaultValue": "sekrit-value"}]}
+
+
+@provider("async_form")
+async def async_form(args: dict[str, str], user: Any) -> dict[str, Any]:
+    await asyncio.sleep(0)
+    return {"fields": [{"name": "who", "defaultValue": user.user_id or "nobody"}]}
+
+
+@provider("echo_args")
+def echo_args(args: dict[str, str], user: Any) -> dict[str, Any]:
+    return {"fields": [{"name": "seen", "defaultValue": ",".join(sorted(args))}]}
