@@ -44,11 +44,11 @@ def render_attrs(field: ResolvedField) -> dict[str, Any]:
 def _unbound(field: ResolvedField) -> Any:
     label = field.label
     kw = {} if field.type == "radio" else {"render_kw": render_attrs(field)}
-    choices = [(o.value, o.label) for o in field.options]
+    choices = [wf.SelectChoice(o.value, o.label) for o in field.options]
     t = field.type
     if t == "select":
         if field.value is None:
-            choices = [("", "Choose…"), *choices]
+            choices = [wf.SelectChoice("", "Choose…"), *choices]
         return wf.SelectField(label, choices=choices, validate_choice=False, **kw)
     if t == "radio":
         return wf.RadioField(label, choices=choices, validate_choice=False)
