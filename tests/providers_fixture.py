@@ -85,3 +85,8 @@ async def async_form(args: dict[str, str], user: Any) -> dict[str, Any]:
 @provider("echo_args")
 def echo_args(args: dict[str, str], user: Any) -> dict[str, Any]:
     return {"fields": [{"name": "seen", "defaultValue": ",".join(sorted(args))}]}
+
+
+@provider("locked_required")
+def locked_required(args: dict[str, str], user: Any) -> dict[str, Any]:
+    return {"fields": [{"name": "account", "required": True, "disabled": True}, {"name": "note"}]}

@@ -12,6 +12,7 @@ from forms.errors import IdentityUnverified, NotIdentified, UserMismatch, Valida
 from forms.resolve import ResolvedForm
 from forms.schema import humanize
 from forms.validate import validate_submission
+from store import cursor as cursors
 from store.sessions import SessionRow
 from store.submissions import request_hash
 
@@ -222,7 +223,10 @@ def page_params() -> tuple[int, str | None]:
         limit = -1
     if not 1 <= limit <= 200:
         raise ValidationFailed(fields={"limit": ["Must be a whole number from 1 to 200."]})
-    return limit, request.args.get("cursor") or None
+    cursor = request.args.get("cursor") or None
+    if cursor:
+        cursors.decode(cursor)  # a bad cursor is a 400 whatever the session
+    return limit, cursor
 
 
 def idempotency_key() -> str | None:
