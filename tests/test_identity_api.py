@@ -118,7 +118,8 @@ def test_update_session_metadata_and_reset(client):
 def test_deprecated_update(client):
     r = client.post("/api/update", json={})
     assert r.status_code == 400
-    r = client.post("/api/update", json={"user": {"userId": "u1", "email": "a@b.co"}, "session": {"metadata": {"p": 1}}})
+    both = {"user": {"userId": "u1", "email": "a@b.co"}, "session": {"metadata": {"p": 1}}}
+    r = client.post("/api/update", json=both)
     assert r.status_code == 200 and r.headers["Deprecation"] == "true"
     assert r.json["userId"] == "u1" and r.json["sessionMetadata"] == {"p": 1}
     r = client.post("/api/update", json={"user": {"userId": "u1", "metadata": {"plan": "pro"}}})
@@ -171,7 +172,8 @@ def _token(**overrides):
 
 
 @pytest.mark.parametrize("token", [
-    jwt.encode({"sub": "u1", "exp": int(time.time()) + 600}, "another-secret-0123456789abcdef0123456789", algorithm="HS256"),
+    jwt.encode({"sub": "u1", "exp": int(time.time()) + 600}, "another-secret-0123456789abcdef01234567",
+               algorithm="HS256"),
     _token(exp=int(time.time()) - 10),
     _token(sub="u2"),
     _token(nbf=int(time.time()) + 3600),

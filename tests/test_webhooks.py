@@ -34,7 +34,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 with receiver.lock:
                     receiver.requests.append({"headers": dict(self.headers), "body": body, "path": self.path})
@@ -76,7 +76,8 @@ def drain(worker: Worker, until: float = 10.0) -> None:
     while time.time() < deadline:
         if not worker.run_once():
             with worker.outbox.engine.connect() as conn:
-                pending = conn.execute(text("SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending'")).scalar()
+                pending = conn.execute(
+                    text("SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending'")).scalar()
             if not pending:
                 return
             time.sleep(0.02)

@@ -1,0 +1,106 @@
+"""No acknowledged submission is lost: SIGKILL the server mid-load, restart, count.
+
+A real gunicorn server in a subprocess, real HTTP clients, SQLite (WAL) and
+PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parent.parent
+TICKET = {"email": "me@example.com", "subject": "Help", "priority": "normal", "message": "It broke"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(db_url: str, port: int) -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": db_url, "SECRET_KEY": "crash-test", "ADMIN_API_KEY": "admin-key"}
+    env.pop("PREFILL_PROVIDER_MODULES", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-w", "2", "--threads", "4", "-b", f"127.0.0.1:{port}",
+         "--log-level", "warning", "app:create_app()"],
+        cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/api/forms")
+            if conn.getresponse().status == 200:
+                return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("server did not start: " + proc.stderr.read().decode()[-2000:])
+
+
+def test_acknowledged_submissions_survive_sigkill(db_url):
+    port = free_port()
+    server = start_server(db_url, port)
+    acked: list[str] = []
+    stop = threading.Event()
+    lock = threading.Lock()
+
+    def load(n: int) -> None:
+        i = 0
+        while not stop.is_set():
+            i += 1
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                body = json.dumps({"values": {**TICKET, "subject": f"t{n}-{i}"}})
+                conn.request("POST", "/api/forms/support_ticket/submissions", body,
+                             {"Content-Type": "application/json"})
+                resp = conn.getresponse()
+                data = resp.read()
+                if resp.status == 201:
+                    with lock:
+                        acked.append(json.loads(data)["id"])
+            except (OSError, http.client.HTTPException, ValueError):
+                if stop.is_set():
+                    return
+                time.sleep(0.01)
+
+    threads = [threading.Thread(target=load, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    deadline = time.time() + 20
+    while len(acked) < 150 and time.time() < deadline:
+        time.sleep(0.05)
+    os.killpg(server.pid, signal.SIGKILL)  # mid-load, no chance to flush anything
+    server.wait()
+    stop.set()
+    for t in threads:
+        t.join()
+    with lock:
+        acknowledged = set(acked)
+    assert len(acknowledged) >= 100, "the load did not get going"
+
+    restarted = start_server(db_url, port)
+    try:
+        engine = create_engine(db_url)
+        with engine.connect() as conn:
+            stored = {r[0] for r in conn.execute(text("SELECT id FROM submissions"))}
+        engine.dispose()
+        missing = acknowledged - stored
+        assert not missing, f"{len(missing)} acknowledged submissions lost"
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        conn.request("GET", "/api/admin/submissions?limit=1", headers={"Authorization": "Bearer admin-key"})
+        assert conn.getresponse().status == 200
+    finally:
+        os.killpg(restarted.pid, signal.SIGTERM)
+        restarted.wait(timeout=10)
