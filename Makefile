@@ -14,7 +14,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $(STAMP)
 
 run: $(STAMP)
-	PREFILL_DEMO=1 IDENTITY_SECRET=$${IDENTITY_SECRET:-demo-identity-secret} $(BIN)/python app.py
+	PREFILL_DEMO=1 IDENTITY_SECRET=$${IDENTITY_SECRET:-demo-identity-secret-change-me-0123456789} $(BIN)/python app.py
 
 worker: $(STAMP)
 	$(BIN)/flask --app app prefill worker

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask.sessions import SessionInterface
 
 ROOT = Path(__file__).resolve().parent
 log = logging.getLogger("prefill")
@@ -82,6 +83,16 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_BODY_BYTES"]
 
 
+class NoCookieSessions(SessionInterface):
+    """Prefill keeps no state in Flask's signed cookie; skip its per-request cost."""
+
+    def open_session(self, app: Flask, request: Any) -> None:
+        return None
+
+    def save_session(self, app: Flask, session: Any, response: Any) -> None:
+        return None
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build a Prefill app: registry, engine and stores belong to this app."""
     from forms import Engine, SensitiveKeys
@@ -99,6 +110,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     load_config(app, config)
     cfg = app.config
     app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
+    app.session_interface = NoCookieSessions()  # identity lives in the database, not in flask.session
 
     registry = Registry()
     for module in (*BUILTIN_MODULES, *cfg["PREFILL_PROVIDER_MODULES"]):

@@ -73,14 +73,24 @@ class SessionStore:
         self.engine = engine
         self.ttl_ms = int(ttl_days * 86400 * 1000)
         self._identities: LRU[tuple[Any, ...], Identity] = LRU(4096)
+        # The per-request read goes straight to the pooled DBAPI connection:
+        # one indexed primary-key lookup, none of the ORM/Core result machinery.
+        mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+        self._load_sql = str(_LOAD).replace(":yes", mark).replace(":h", mark)
 
     # -- reads -------------------------------------------------------------
     def load(self, token: str) -> SessionRow | None:
         """The live session for ``token`` (with its profile), or None."""
         if not token or len(token) > 200:
             return None
-        with self.engine.connect() as conn:
-            row = conn.execute(_LOAD, {"h": hash_token(token), "yes": True}).first()
+        raw = self.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute(self._load_sql, (True, hash_token(token)))
+            row = cursor.fetchone()
+            cursor.close()
+        finally:
+            raw.close()
         if row is None:
             return None
         session = SessionRow(row[0], row[1], row[2], bool(row[3]), row[4], row[5], row[6], row[7], row[8])

@@ -1,0 +1,122 @@
+"""Prefill vs hand-written Flask/WTForms, in one process, as ratios.
+
+    make bench            # or: .venv/bin/python bench/run.py [--requests N] [--rounds R] [--db URL]
+
+Both apps are driven through Flask's test client (same WSGI overhead), in
+alternating rounds so machine noise hits both alike; each figure is the median
+of the per-round ratios of requests/second. Above 1.0 Prefill is faster.
+
+Scenarios:
+- repeat view: one signed-in user loads the form again and again;
+- first view: every request is a different user (nothing memoised for them yet);
+- no memo: the engine's caches switched off (every request validates the
+  provider's schema, resolves and renders anew): the worst case.
+Baselines: "static" renders the same fields from an in-memory dict (no
+identity at all); "+ DB read" also reads the user's row per request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import text
+
+from app import create_app
+from bench.baseline import create_baseline
+from store.sessions import hash_token
+
+USERS = 3000
+
+
+def rate(client, path: str, cookies, n: int) -> float:
+    start = time.perf_counter()
+    for _ in range(n):
+        r = client.get(path, headers={"Cookie": next(cookies)})
+        if r.status_code != 200 or "Set-Cookie" in r.headers:
+            raise SystemExit(f"{path}: {r.status_code} {r.get_data(as_text=True)[:300]}")
+    return n / (time.perf_counter() - start)
+
+
+def compare(name: str, a, b, rounds: int) -> dict:
+    a(), b()  # warm up both
+    ratios, ra, rb = [], [], []
+    for _ in range(rounds):
+        x, y = a(), b()
+        ra.append(x)
+        rb.append(y)
+        ratios.append(x / y)
+    out = {"scenario": name, "prefill_rps": round(statistics.median(ra)),
+           "baseline_rps": round(statistics.median(rb)), "ratio": round(statistics.median(ratios), 2)}
+    print(f"{name:<50} prefill {out['prefill_rps']:>6}/s  baseline {out['baseline_rps']:>6}/s"
+          f"  ratio {out['ratio']:.2f}x", flush=True)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--db", default=None, help="SQLAlchemy URL (default: a temp SQLite file)")
+    opts = parser.parse_args()
+    url = opts.db or f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3"
+    n, rounds = opts.requests, opts.rounds
+
+    warm = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench"})
+    cold = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "ENGINE_CACHE_SIZE": 0})
+    sessions, db = warm.extensions["prefill"].sessions, warm.extensions["prefill"].db
+    tokens = []
+    for i in range(USERS):  # verified users with a stored profile, as after identify
+        token, row = sessions.create()
+        sessions.identify(row, f"user-{i}", {"email": f"user{i}@example.com", "name": "Ann", "company": "Acme",
+                                             "plan": "pro"}, {}, True)
+        tokens.append(token)
+    with db.begin() as conn:  # the baseline's hand-written lookup reads the same claims
+        conn.execute(text("UPDATE sessions SET claimed = '{\"email\": \"ann@example.com\", \"name\": \"Ann\"}'"))
+
+    one_prefill = itertools.repeat(f"prefill_session={tokens[0]}")
+    one_base = itertools.repeat(f"bench={hash_token(tokens[0])}")
+    many_prefill = itertools.cycle([f"prefill_session={t}" for t in tokens])
+    many_base = itertools.cycle([f"bench={hash_token(t)}" for t in tokens])
+    static_base = itertools.repeat("")
+    base_static = create_baseline().test_client(use_cookies=False)
+    base_db = create_baseline(db).test_client(use_cookies=False)
+    pc, cc = warm.test_client(use_cookies=False), cold.test_client(use_cookies=False)
+    html, js = "/forms/support_ticket?subject=Hi", "/api/forms/support_ticket?subject=Hi"
+    bhtml, bjs = "/form?subject=Hi", "/json?subject=Hi"
+    k = max(1, n // 4)
+    results = [
+        compare("HTML repeat view vs WTForms (static)", lambda: rate(pc, html, one_prefill, n),
+                lambda: rate(base_static, bhtml, static_base, n), rounds),
+        compare("HTML repeat view vs WTForms + DB read", lambda: rate(pc, html, one_prefill, n),
+                lambda: rate(base_db, bhtml, one_base, n), rounds),
+        compare("HTML first view per user vs WTForms + DB read", lambda: rate(pc, html, many_prefill, n),
+                lambda: rate(base_db, bhtml, many_base, n), rounds),
+        compare("JSON repeat view vs jsonify (static)", lambda: rate(pc, js, one_prefill, n),
+                lambda: rate(base_static, bjs, static_base, n), rounds),
+        compare("JSON repeat view vs jsonify + DB read", lambda: rate(pc, js, one_prefill, n),
+                lambda: rate(base_db, bjs, one_base, n), rounds),
+        compare("JSON first view per user vs jsonify + DB read", lambda: rate(pc, js, many_prefill, n),
+                lambda: rate(base_db, bjs, many_base, n), rounds),
+        compare("HTML no memo (worst case) vs WTForms + DB read", lambda: rate(cc, html, one_prefill, k),
+                lambda: rate(base_db, bhtml, one_base, k), rounds),
+        compare("JSON no memo (worst case) vs jsonify + DB read", lambda: rate(cc, js, one_prefill, k),
+                lambda: rate(base_db, bjs, one_base, k), rounds),
+    ]
+    out = Path(__file__).resolve().parent / "results" / f"latest-{url.split(':')[0].split('+')[0]}.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps({"database": url.split("://")[0], "requests": n, "rounds": rounds,
+                               "users": USERS, "results": results}, indent=2) + "\n")
+    print(f"written to {out}")
+
+
+if __name__ == "__main__":
+    main()
