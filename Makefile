@@ -13,8 +13,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
 
+PORT ?= 5000
 run: $(STAMP)
-	PREFILL_DEMO=1 IDENTITY_SECRET=$${IDENTITY_SECRET:-demo-identity-secret-change-me-0123456789} $(BIN)/python app.py
+	PREFILL_DEMO=1 PORT=$(PORT) IDENTITY_SECRET=$${IDENTITY_SECRET:-demo-identity-secret-change-me-0123456789} \
+	WEBHOOK_URL=$${WEBHOOK_URL:-http://127.0.0.1:$(PORT)/demo/webhook} WEBHOOK_SECRET=$${WEBHOOK_SECRET:-demo-webhook-secret} \
+	$(BIN)/python app.py
 
 worker: $(STAMP)
 	$(BIN)/flask --app app prefill worker

@@ -202,3 +202,35 @@ def test_concurrent_workers_deliver_each_item_once(make_app, db_url, receiver):
     ids = [r["headers"]["X-Prefill-Delivery"] for r in receiver.requests]
     assert len(ids) == 40 and len(set(ids)) == 40
     assert {d.status for d in deliveries(app)} == {"delivered"}
+
+
+def test_demo_worker_delivers_to_the_demo_receiver(sqlite_url):
+    """What `make run` shows: a real server, the worker thread, the demo's own receiver."""
+    from werkzeug.serving import make_server
+
+    from app import create_app
+    from tests.conftest import wipe
+
+    wipe(sqlite_url)
+    holder: dict[str, Any] = {}
+    srv = make_server("127.0.0.1", 0, lambda env, sr: holder["app"](env, sr), threaded=True)
+    url = f"http://127.0.0.1:{srv.server_port}"
+    app = create_app({"DATABASE_URL": sqlite_url, "SECRET_KEY": "k", "AUTO_MIGRATE": False, "PREFILL_DEMO": True,
+                      "WEBHOOK_URL": f"{url}/demo/webhook", "WEBHOOK_SECRET": "demo-hook-secret"})
+    holder["app"] = app
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    stop = threading.Event()
+    threading.Thread(target=Worker.from_app(app).run_forever, args=(stop, 0.05), daemon=True).start()
+    try:
+        c = app.test_client()
+        sid = c.post("/api/forms/support_ticket/submissions", json={"values": TICKET}).json["id"]
+        deadline = time.time() + 10
+        while sid not in c.get("/").get_data(as_text=True) and time.time() < deadline:
+            time.sleep(0.05)
+        assert sid in c.get("/").get_data(as_text=True)
+        forged = c.post("/demo/webhook", data=b'{"submission": {}}', headers={"X-Prefill-Signature": "sha256=00"})
+        assert forged.status_code == 401
+    finally:
+        stop.set()
+        srv.shutdown()
+        app.extensions["prefill"].db.dispose()

@@ -7,10 +7,14 @@ become a verified user, which is the point of a demo and never of production.
 from __future__ import annotations
 
 import hmac
+import json
+import threading
+from collections import deque
 
 from flask import Blueprint, Response, current_app, redirect, request, url_for
 
 from forms.errors import CSRFFailed, ValidationFailed
+from webhooks.signing import verify
 
 from .context import csrf_token, ensure_session, replace_session
 from .state import state
@@ -59,3 +63,22 @@ def choose() -> Response:
         claims = {**persona["metadata"], **({} if secret else persona["claims"])}
         replace_session(sessions.identify(row, persona["userId"], claims, trusted, bool(secret)))
     return redirect(url_for("html.index"), code=303)
+
+
+# The demo's own webhook receiver (``make run`` points WEBHOOK_URL here), so a
+# newcomer sees signed deliveries arrive on the demo page.
+RECEIVED: deque[dict] = deque(maxlen=20)
+_received_lock = threading.Lock()
+
+
+@bp.post("/demo/webhook")
+def receive() -> tuple[str, int]:
+    secret = current_app.config["WEBHOOK_SECRET"] or ""
+    body = request.get_data()
+    if not secret or not verify(secret, body, request.headers.get("X-Prefill-Signature", "")):
+        return "bad signature", 401
+    submission = json.loads(body)["submission"]
+    with _received_lock:
+        RECEIVED.appendleft({"delivery": request.headers.get("X-Prefill-Delivery"), "id": submission["id"],
+                             "form": submission["form"], "userId": submission["userId"]})
+    return "", 204

@@ -95,8 +95,9 @@ def index() -> Response:
     forms = [{"name": p.name, "title": p.title or p.name} for p in st.registry]
     context: dict = {"forms": forms, "demo": demo}
     if demo:
-        from .demo import PERSONAS
+        from .demo import PERSONAS, RECEIVED
 
         row = ensure_session()
-        context.update(personas=PERSONAS, csrf=csrf_token(row), me=current_identity())
+        context.update(personas=PERSONAS, csrf=csrf_token(row), me=current_identity(),
+                       webhooks=list(RECEIVED), webhook_url=current_app.config["WEBHOOK_URL"])
     return html_headers(Response(render_template("index.html", **context), mimetype="text/html"))
