@@ -227,7 +227,8 @@ def test_demo_worker_delivers_to_the_demo_receiver(sqlite_url):
         deadline = time.time() + 10
         while sid not in c.get("/").get_data(as_text=True) and time.time() < deadline:
             time.sleep(0.05)
-        assert sid in c.get("/").get_data(as_text=True)
+        home = c.get("/").get_data(as_text=True)
+        assert sid in home and "<title>Prefill</title>" in home
         forged = c.post("/demo/webhook", data=b'{"submission": {}}', headers={"X-Prefill-Signature": "sha256=00"})
         assert forged.status_code == 401
     finally:
