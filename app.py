@@ -96,6 +96,7 @@ class NoCookieSessions(SessionInterface):
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build a Prefill app: registry, engine and stores belong to this app."""
     from forms import Engine, SensitiveKeys
+    from forms.lru import LRU
     from schema_providers import BUILTIN_MODULES, Registry
     from store.db import make_engine, migrate
     from store.sessions import SessionStore
@@ -126,6 +127,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         db=db,
         sessions=SessionStore(db, cfg["SESSION_TTL_DAYS"]),
         submissions=SubmissionStore(db, sensitive, webhooks=bool(cfg["WEBHOOK_URL"])),
+        field_html=LRU(cfg["ENGINE_CACHE_SIZE"] * 4),
     )
 
     for bp in (api.bp, html.bp, admin.bp):

@@ -62,7 +62,7 @@ def register_cli(app: Flask) -> None:
             click.echo(json.dumps(exc.to_dict(), indent=2), err=True)
             sys.exit(1)
         if as_html:
-            from web.html import render_form
+            from web.rendering import render_form
 
             with app.test_request_context(f"/forms/{form}"):
                 click.echo(render_form(resolved, "preview", embed=True))

@@ -6,6 +6,7 @@ in :mod:`forms.validate` so the HTML and JSON surfaces enforce the same ones.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from werkzeug.datastructures import MultiDict
@@ -81,11 +82,11 @@ def _display(field: ResolvedField, value: Any) -> Any:
     return value if isinstance(value, str) else str(value)
 
 
-def build(form: ResolvedForm, shown: dict[str, Any] | None = None) -> BaseForm:
-    """A WTForms form showing the resolved values, or ``shown`` (re-rendered input)."""
-    wtform = BaseForm([(f.name, _unbound(f)) for f in form.fields])
-    values = shown if shown is not None else {f.name: f.value for f in form.fields}
-    wtform.process(data={f.name: _display(f, values.get(f.name)) for f in form.fields})
+def build(fields: Sequence[ResolvedField], shown: dict[str, Any] | None = None) -> BaseForm:
+    """A WTForms form of ``fields`` showing their resolved values, or ``shown`` (re-rendered input)."""
+    wtform = BaseForm([(f.name, _unbound(f)) for f in fields])
+    values = shown if shown is not None else {f.name: f.value for f in fields}
+    wtform.process(data={f.name: _display(f, values.get(f.name)) for f in fields})
     return wtform
 
 

@@ -260,3 +260,13 @@ def test_verified_profile_follows_user_across_devices(verified_app):
     a.post("/api/identify", json={"userId": "u1", "email": "a@b.co", **proof("u1")})
     r = b.post("/api/identify", json={"userId": "u1", **proof("u1")})
     assert r.json["userMetadata"] == {"email": "a@b.co"}
+
+
+@pytest.mark.parametrize("header,token", [
+    ("prefill_session=abc", "abc"), ("a=1; prefill_session=abc; b=2", "abc"), ("a=1;prefill_session=abc", "abc"),
+    ("prefill_session=", None), ("xprefill_session=abc", None), ("a=1", None), ("", None),
+])
+def test_session_cookie_is_read_exactly(header, token):
+    from web.context import _cookie
+
+    assert _cookie(header) == token

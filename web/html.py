@@ -8,11 +8,11 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 
 from forms import wtf
 from forms.errors import CSRFFailed, SubmissionInvalid
-from forms.resolve import ResolvedForm
 from forms.validate import validate_submission
 
 from .api import form_args
 from .context import csrf_token, current_identity, ensure_session
+from .rendering import render_form
 from .state import state
 from .submit import store_submission
 
@@ -29,16 +29,6 @@ def html_headers(response: Response) -> Response:
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers["Cache-Control"] = "private, no-store"
     return response
-
-
-def render_form(
-    form: ResolvedForm, csrf: str, embed: bool, *, shown: dict | None = None,
-    errors: dict[str, list[str]] | None = None, notice: str | None = None,
-) -> str:
-    return render_template(
-        "form.html", resolved=form, form=wtf.build(form, shown), csrf=csrf, embed=embed,
-        errors=errors or {}, notice=notice, radio_attrs=wtf.render_attrs,
-    )
 
 
 @bp.get("/forms/<name>")

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app
 
 if TYPE_CHECKING:
+    from markupsafe import Markup
     from sqlalchemy import Engine as DBEngine
 
     from forms import Engine, SensitiveKeys
+    from forms.lru import LRU
     from schema_providers import Registry
     from store.sessions import SessionStore
     from store.submissions import SubmissionStore
@@ -24,6 +26,7 @@ class PrefillState:
     db: DBEngine
     sessions: SessionStore
     submissions: SubmissionStore
+    field_html: LRU[Any, Markup]  # rendered fields, by resolved field (see web.rendering)
 
 
 def state() -> PrefillState:
