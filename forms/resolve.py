@@ -14,28 +14,22 @@ from typing import Any
 from . import templating
 from .identity import Identity
 from .prefill import NOT_FIT, fit
-from .schema import FieldSpec, FormSchema, Option, humanize
+from .schema import FieldRules, FieldSpec, FormSchema, Option, humanize
 from .sensitive import SensitiveKeys, contains_secret
 
 log = logging.getLogger("prefill.engine")
 
 
 @dataclass(frozen=True, slots=True)
-class ResolvedField:
-    name: str
-    type: str
+class ResolvedField(FieldRules):
+    """A field as this identity sees it: templated, prefilled, maybe locked."""
+
     label: str
-    required: bool
     value: Any
     disabled: bool
     options: tuple[Option, ...]
     placeholder: str | None
     help: str | None
-    min_length: int | None
-    max_length: int | None
-    min: Any
-    max: Any
-    pattern: str | None
     prefilled: bool  # the value came from userMetadata
 
     def to_json(self) -> dict[str, Any]:

@@ -149,21 +149,29 @@ class Option:
 
 
 @dataclass(frozen=True, slots=True)
-class FieldSpec:
+class FieldRules:
+    """What a field is and the rules its value must keep (shared by spec and resolved field)."""
+
     name: str
     type: str
-    label: str
     required: bool
-    default: Any
-    disabled: bool
-    options: tuple[Option, ...]
-    placeholder: str | None
-    help: str | None
     min_length: int | None
     max_length: int | None
     min: Any
     max: Any
     pattern: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec(FieldRules):
+    """A field as the provider wrote it (strings still templated)."""
+
+    label: str
+    default: Any
+    disabled: bool
+    options: tuple[Option, ...]
+    placeholder: str | None
+    help: str | None
     lock_known: bool | None
 
 
