@@ -98,7 +98,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from forms import Engine, SensitiveKeys
     from forms.lru import LRU
     from schema_providers import BUILTIN_MODULES, Registry
-    from store.db import make_engine, migrate
+    from store.db import make_engine, make_read_engine, migrate
     from store.sessions import SessionStore
     from store.submissions import SubmissionStore
     from web import admin, api, demo, html
@@ -125,7 +125,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         engine=Engine(registry, sensitive, cfg["ENGINE_CACHE_SIZE"]),
         sensitive=sensitive,
         db=db,
-        sessions=SessionStore(db, cfg["SESSION_TTL_DAYS"]),
+        sessions=SessionStore(db, cfg["SESSION_TTL_DAYS"], make_read_engine(cfg["DATABASE_URL"], db)),
         submissions=SubmissionStore(db, sensitive, webhooks=bool(cfg["WEBHOOK_URL"])),
         field_html=LRU(cfg["ENGINE_CACHE_SIZE"] * 4),
     )

@@ -34,7 +34,7 @@ from app import create_app
 from bench.baseline import create_baseline
 from store.sessions import hash_token
 
-USERS = 3000
+USERS = 3000  # > requests per round, so a round never meets a user twice
 
 
 def rate(client, path: str, cookies, n: int) -> float:
@@ -93,18 +93,27 @@ def main() -> None:
     html, js = "/forms/support_ticket?subject=Hi", "/api/forms/support_ticket?subject=Hi"
     bhtml, bjs = "/form?subject=Hi", "/json?subject=Hi"
     k = max(1, n // 4)
+    st = warm.extensions["prefill"]
+
+    def first_view(path: str):
+        def go() -> float:  # users seen in earlier rounds count as new again
+            st.engine.forget_identities()
+            st.sessions.identities.clear()
+            return rate(pc, path, many_prefill, n)
+        return go
+
     results = [
         compare("HTML repeat view vs WTForms (static)", lambda: rate(pc, html, one_prefill, n),
                 lambda: rate(base_static, bhtml, static_base, n), rounds),
         compare("HTML repeat view vs WTForms + DB read", lambda: rate(pc, html, one_prefill, n),
                 lambda: rate(base_db, bhtml, one_base, n), rounds),
-        compare("HTML first view per user vs WTForms + DB read", lambda: rate(pc, html, many_prefill, n),
+        compare("HTML first view per user vs WTForms + DB read", first_view(html),
                 lambda: rate(base_db, bhtml, many_base, n), rounds),
         compare("JSON repeat view vs jsonify (static)", lambda: rate(pc, js, one_prefill, n),
                 lambda: rate(base_static, bjs, static_base, n), rounds),
         compare("JSON repeat view vs jsonify + DB read", lambda: rate(pc, js, one_prefill, n),
                 lambda: rate(base_db, bjs, one_base, n), rounds),
-        compare("JSON first view per user vs jsonify + DB read", lambda: rate(pc, js, many_prefill, n),
+        compare("JSON first view per user vs jsonify + DB read", first_view(js),
                 lambda: rate(base_db, bjs, many_base, n), rounds),
         compare("HTML no memo (worst case) vs WTForms + DB read", lambda: rate(cc, html, one_prefill, k),
                 lambda: rate(base_db, bhtml, one_base, k), rounds),

@@ -43,6 +43,10 @@ class Engine:
         self._schemas: LRU[tuple[str, str], FormSchema] = LRU(cache_size)
         self._resolved: LRU[tuple[Any, ...], ResolvedForm] = LRU(cache_size)
 
+    def forget_identities(self) -> None:
+        """Drop memoised resolutions (validated schemas stay): benchmarks use it."""
+        self._resolved.clear()
+
     def call_provider(self, name: str, args: Mapping[str, str], identity: Identity) -> Any:
         provider = self.registry.get(name)
         try:

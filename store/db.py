@@ -46,6 +46,18 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
 
+def make_read_engine(url: str, engine: Engine) -> Engine:
+    """The engine for the per-request identity read.
+
+    On PostgreSQL a separate autocommit pool without pre-ping: the read is then a
+    single round trip (no ``SELECT 1`` on checkout, no ``ROLLBACK`` on return);
+    the store retries once on a dead connection instead. SQLite shares ``engine``.
+    """
+    if make_url(url).get_backend_name() == "sqlite":
+        return engine
+    return create_engine(url, pool_size=10, max_overflow=20, pool_recycle=1800, isolation_level="AUTOCOMMIT")
+
+
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest Alembic revision."""
     from alembic import command

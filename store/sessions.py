@@ -69,10 +69,11 @@ class SessionRow:
 
 
 class SessionStore:
-    def __init__(self, engine: Engine, ttl_days: float) -> None:
+    def __init__(self, engine: Engine, ttl_days: float, read_engine: Engine | None = None) -> None:
         self.engine = engine
+        self.read_engine = read_engine or engine
         self.ttl_ms = int(ttl_days * 86400 * 1000)
-        self._identities: LRU[tuple[Any, ...], Identity] = LRU(4096)
+        self.identities: LRU[tuple[Any, ...], Identity] = LRU(4096)
         # The per-request read goes straight to the pooled DBAPI connection:
         # one indexed primary-key lookup, none of the ORM/Core result machinery.
         mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
@@ -83,14 +84,7 @@ class SessionStore:
         """The live session for ``token`` (with its profile), or None."""
         if not token or len(token) > 200:
             return None
-        raw = self.engine.raw_connection()
-        try:
-            cursor = raw.cursor()
-            cursor.execute(self._load_sql, (True, hash_token(token)))
-            row = cursor.fetchone()
-            cursor.close()
-        finally:
-            raw.close()
+        row = self._fetch(hash_token(token))
         if row is None:
             return None
         session = SessionRow(row[0], row[1], row[2], bool(row[3]), row[4], row[5], row[6], row[7], row[8])
@@ -106,6 +100,22 @@ class SessionStore:
             session = replace(session, last_seen=now)
         return session
 
+    def _fetch(self, token_hash: str, retry: bool = True) -> Any:
+        raw = self.read_engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute(self._load_sql, (True, token_hash))
+            row = cursor.fetchone()
+            cursor.close()
+        except self.read_engine.dialect.loaded_dbapi.OperationalError:
+            raw.invalidate()  # a connection the server dropped: try once on a fresh one
+            if not retry:
+                raise
+            return self._fetch(token_hash, retry=False)
+        finally:
+            raw.close()
+        return row
+
     def identity(self, session: SessionRow | None) -> Identity:
         """The engine's view of a session, memoised by its exact stored text."""
         if session is None:
@@ -113,7 +123,7 @@ class SessionStore:
 
             return ANONYMOUS
         key = session.cache_key
-        found = self._identities.get(key)
+        found = self.identities.get(key)
         if found is None:
             if session.verified:
                 claimed = json.loads(session.profile_claimed or "{}")
@@ -129,7 +139,7 @@ class SessionStore:
                 session_metadata=json.loads(session.session_metadata),
                 cache_key=key,
             )
-            self._identities.put(key, found)
+            self.identities.put(key, found)
         return found
 
     # -- writes ------------------------------------------------------------

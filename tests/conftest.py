@@ -85,6 +85,7 @@ def make_app(db_url: str) -> Iterator[Callable[..., Any]]:
     yield factory
     for app in built:
         app.extensions["prefill"].db.dispose()
+        app.extensions["prefill"].sessions.read_engine.dispose()
 
 
 @pytest.fixture

@@ -48,6 +48,7 @@ def server(sqlite_url: str) -> Iterator[str]:
     yield f"http://127.0.0.1:{srv.server_port}"
     srv.shutdown()
     app.extensions["prefill"].db.dispose()
+    app.extensions["prefill"].sessions.read_engine.dispose()
 
 
 @pytest.fixture

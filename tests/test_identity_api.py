@@ -270,3 +270,19 @@ def test_session_cookie_is_read_exactly(header, token):
     from web.context import _cookie
 
     assert _cookie(header) == token
+
+
+def test_identity_read_survives_a_dropped_connection(app, db_url):
+    """The read pool has no pre-ping; a connection the server killed is retried once."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL can kill a backend under us")
+    c = app.test_client()
+    c.post("/api/identify", json={"userId": "u1", "email": "a@b.co"})
+    assert c.get("/api/me").json["userId"] == "u1"  # the read pool now holds a connection
+    with app.extensions["prefill"].db.begin() as conn:
+        killed = conn.execute(text(
+            "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'idle'")).scalar()
+    assert killed >= 1
+    r = c.get("/api/me")
+    assert r.status_code == 200 and r.json["userId"] == "u1"
