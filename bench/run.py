@@ -88,7 +88,10 @@ def main() -> None:
     many_base = itertools.cycle([f"bench={hash_token(t)}" for t in tokens])
     static_base = itertools.repeat("")
     base_static = create_baseline().test_client(use_cookies=False)
-    base_db = create_baseline(db).test_client(use_cookies=False)
+    from sqlalchemy import create_engine
+
+    # the hand-written app's own engine, with SQLAlchemy's defaults
+    base_db = create_baseline(create_engine(url)).test_client(use_cookies=False)
     pc, cc = warm.test_client(use_cookies=False), cold.test_client(use_cookies=False)
     html, js = "/forms/support_ticket?subject=Hi", "/api/forms/support_ticket?subject=Hi"
     bhtml, bjs = "/form?subject=Hi", "/json?subject=Hi"
