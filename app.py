@@ -127,7 +127,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         db=db,
         sessions=SessionStore(db, cfg["SESSION_TTL_DAYS"], make_read_engine(cfg["DATABASE_URL"], db)),
         submissions=SubmissionStore(db, sensitive, webhooks=bool(cfg["WEBHOOK_URL"])),
-        field_html=LRU(cfg["ENGINE_CACHE_SIZE"] * 4),
+        fragments=LRU(cfg["ENGINE_CACHE_SIZE"] * 8),
     )
 
     for bp in (api.bp, html.bp, admin.bp):

@@ -145,6 +145,40 @@ def _resolve_field(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Static:
+    """A field whose resolution cannot depend on the identity unless the user has
+    metadata under its name: no placeholders anywhere in it."""
+
+    field: ResolvedField
+    text: str  # every string in it, for the secret sweep
+    prefillable: bool  # no explicit default: metadata under its name would fill it
+
+
+def _statics(schema: FormSchema) -> tuple[_Static | None, ...]:
+    found = schema.memo.get("statics")
+    if found is None:
+        found = schema.memo["statics"] = tuple(_static(spec) for spec in schema.fields)
+    return found
+
+
+def _static(spec: FieldSpec) -> _Static | None:
+    strings = [spec.label, spec.placeholder or "", spec.help or "",
+               *(o.label for o in spec.options), *(o.value for o in spec.options)]
+    if isinstance(spec.default, str):
+        strings.append(spec.default)
+    text = "\x00".join(strings)
+    if "{{" in text:
+        return None
+    resolved = ResolvedField(
+        name=spec.name, type=spec.type, required=spec.required, min_length=spec.min_length,
+        max_length=spec.max_length, min=spec.min, max=spec.max, pattern=spec.pattern, label=spec.label,
+        value=spec.default, disabled=spec.disabled, options=spec.options, placeholder=spec.placeholder,
+        help=spec.help, prefilled=False,
+    )
+    return _Static(resolved, text, spec.default is None)
+
+
 def resolve(
     name: str,
     schema: FormSchema,
@@ -157,7 +191,14 @@ def resolve(
     secrets = sensitive.secret_values(identity.metadata, identity.session_metadata)
     sweep = _Sweeper(name, context, secrets)
     metadata = context["userMetadata"]  # sanitized: sensitive keys never prefill
-    fields = tuple(_resolve_field(spec, schema, metadata, sweep) for spec in schema.fields)
+    fields = tuple(
+        static.field
+        if static is not None
+        and not (static.prefillable and spec.name in metadata)
+        and not (secrets and contains_secret(static.text, secrets))
+        else _resolve_field(spec, schema, metadata, sweep)
+        for spec, static in zip(schema.fields, _statics(schema), strict=True)
+    )
     title = sweep(schema.title, "title") if schema.title else None
     return ResolvedForm(
         name=name,

@@ -8,7 +8,7 @@ problem — never a value. A valid one becomes an immutable :class:`FormSchema`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -134,12 +134,12 @@ class _FormSchema(Schema):
     @validates_schema
     def _unique_names(self, data: dict[str, Any], **_: Any) -> None:
         seen: set[str] = set()
-        for index, field in enumerate(data.get("fields") or ()):
-            if field["name"] in seen:
+        for index, item in enumerate(data.get("fields") or ()):
+            if item["name"] in seen:
                 raise ValidationError(
                     {"fields": {index: {"name": ["duplicate field name."]}}}
                 )
-            seen.add(field["name"])
+            seen.add(item["name"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +182,8 @@ class FormSchema:
     description: str | None
     submit_label: str | None
     lock_known: bool
+    # What the resolver derives from the schema alone, computed once (see forms.resolve).
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 _VALIDATOR = _FormSchema()

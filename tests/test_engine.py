@@ -271,3 +271,29 @@ def test_engine_memoises_validation_and_resolution():
     assert len(calls) == 2  # but the provider is always asked
     other = Identity.build(user_id="u", claimed={"email": "z@b.co"}, cache_key=("k2",))
     assert engine.resolve("p", {}, other).fields[0].value == "z@b.co"
+
+
+@pytest.mark.parametrize("metadata,session", [
+    ({}, {}),
+    ({"email": "a@b.co", "name": "Ann", "subject": "from meta", "priority": "high", "message": 5}, {}),
+    ({"authToken": "tok-999999", "note": "x"}, {"apiKey": "Help"}),  # a secret equal to a static string
+    ({"text": "abc", "select": 2, "checkbox": True, "number": "7", "hidden": "h"}, {"page": "/p"}),
+])
+@pytest.mark.parametrize("form", ["support_ticket", "all_types", "templated", "leaky", "refund"])
+def test_precomputed_static_fields_resolve_like_the_full_path(monkeypatch, form, metadata, session):
+    """The fast path for identity-independent fields must never change a result."""
+    import sys
+
+    resolve_module = sys.modules["forms.resolve"]  # the module, not the function forms exports
+
+    registry = Registry()
+    registry.load_module("schema_providers.builtin")
+    from tests import providers_fixture
+
+    registry.load_module(providers_fixture)
+    identity = ident(metadata, trusted={"plan": "enterprise"}, session=session)
+    raw = registry.get(form).fn({"subject": "Help"}, identity)
+    fast = resolve(form, load_schema(form, raw), identity, SENSITIVE)
+    monkeypatch.setattr(resolve_module, "_statics", lambda schema: (None,) * len(schema.fields))
+    slow = resolve(form, load_schema(form, raw), identity, SENSITIVE)
+    assert fast.fields == slow.fields and fast.to_json() == slow.to_json()

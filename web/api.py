@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +17,7 @@ from store.submissions import request_hash
 
 from . import bodies
 from .context import current_identity, current_session, ensure_session, replace_session
+from .rendering import form_json
 from .state import state
 from .submit import store_submission
 from .verify import check_user_hash, verify_identity_token
@@ -210,7 +210,7 @@ def get_form(name: str) -> Response:
     form = resolve_for_request(name)
     body = form.memo.get("json")
     if body is None:
-        body = form.memo["json"] = json.dumps(form.to_json(), separators=(",", ":"))
+        body = form.memo["json"] = form_json(form)
     return private(Response(body, mimetype="application/json"))
 
 

@@ -1,11 +1,13 @@
-"""Rendering resolved forms to HTML (WTForms widgets inside Jinja2 templates).
+"""Rendering resolved forms: HTML (WTForms widgets inside Jinja2) and JSON.
 
-Each field's HTML depends only on its resolved field, so it is memoised by that
-value: a new user's form re-renders just the fields that differ for them (their
-email, their name), not the ones every user shares.
+A field's HTML and JSON depend only on its resolved field, so both are memoised
+by that value: a new user's form renders just the fields that differ for them
+(their email, their name), not the ones every user shares.
 """
 
 from __future__ import annotations
+
+import json
 
 from flask import current_app, render_template
 from markupsafe import Markup
@@ -28,13 +30,13 @@ def _render_fields(fields: list[ResolvedField], shown: dict | None, errors: dict
 
 def field_html(form: ResolvedForm) -> list[Markup]:
     """The fields of ``form`` as shown before any input, memoised per field."""
-    memo = state().field_html
-    found = [memo.get(rf) for rf in form.fields]
+    memo = state().fragments
+    found = [memo.get(("html", rf)) for rf in form.fields]
     missing = [rf for rf, html in zip(form.fields, found, strict=True) if html is None]
     if missing:
         fresh = dict(zip((rf.name for rf in missing), _render_fields(missing, None, {}), strict=True))
         for rf in missing:
-            memo.put(rf, fresh[rf.name])
+            memo.put(("html", rf), fresh[rf.name])
         found = [html if html is not None else fresh[rf.name] for rf, html in zip(form.fields, found, strict=True)]
     return found  # type: ignore[return-value]
 
@@ -49,3 +51,18 @@ def render_form(
     else:
         fields = _render_fields(list(form.fields), shown, errors or {})
     return render_template("form.html", resolved=form, fields_html=fields, csrf=csrf, embed=embed, notice=notice)
+
+
+def form_json(form: ResolvedForm) -> str:
+    """The JSON schema API body for ``form``, from memoised per-field fragments."""
+    memo = state().fragments
+    parts = []
+    for rf in form.fields:
+        fragment = memo.get(("json", rf))
+        if fragment is None:
+            fragment = json.dumps(rf.to_json(), separators=(",", ":"))
+            memo.put(("json", rf), fragment)
+        parts.append(fragment)
+    head = json.dumps({"name": form.name, "title": form.title, "description": form.description,
+                       "submitLabel": form.submit_label}, separators=(",", ":"))
+    return f'{head[:-1]},"fields":[{",".join(parts)}]}}'

@@ -26,7 +26,7 @@ class PrefillState:
     db: DBEngine
     sessions: SessionStore
     submissions: SubmissionStore
-    field_html: LRU[Any, Markup]  # rendered fields, by resolved field (see web.rendering)
+    fragments: LRU[tuple[str, Any], Markup | str]  # rendered fields by (kind, resolved field); web.rendering
 
 
 def state() -> PrefillState:
