@@ -184,9 +184,8 @@ def test_backoff_grows_exponentially_with_jitter():
         assert len(set(samples)) > 10
 
 
-def test_concurrent_workers_deliver_each_item_once(make_app, db_url, receiver):
-    if not db_url.startswith("postgresql"):
-        pytest.skip("several workers need PostgreSQL row locking; SQLite runs a single worker")
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)  # SQLite runs a single worker
+def test_concurrent_workers_deliver_each_item_once(make_app, receiver):
     app = hook_app(make_app, receiver.url)
     c = app.test_client()
     for i in range(40):
