@@ -65,9 +65,9 @@ class Registry:
     def add(self, name: str, fn: ProviderFn | Provider, *, title: str | None = None) -> Provider:
         """Register ``fn`` under ``name``; a second provider for a name is an error."""
         _check_name(name)
-        item = fn if isinstance(fn, Provider) else Provider(name=name, fn=fn, title=title)
-        if isinstance(fn, Provider) and fn.name != name:
-            item = Provider(name=name, fn=fn.fn, title=title or fn.title)
+        if isinstance(fn, Provider):
+            fn, title = fn.fn, title or fn.title
+        item = Provider(name=name, fn=fn, title=title)
         existing = self._providers.get(name)
         if existing is not None and existing.fn is not item.fn:
             raise ValueError(

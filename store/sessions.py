@@ -60,6 +60,11 @@ class SessionRow:
     profile_claimed: str | None = None
     profile_trusted: str | None = None
 
+    @classmethod
+    def from_row(cls, row: Any) -> SessionRow:
+        """From a row of ``_LOAD`` (a DBAPI tuple or a SQLAlchemy row)."""
+        return cls(row[0], row[1], row[2], bool(row[3]), row[4], row[5], row[6], row[7], row[8])
+
     @property
     def cache_key(self) -> tuple[Any, ...]:
         if self.verified:
@@ -87,7 +92,7 @@ class SessionStore:
         row = self._fetch(hash_token(token))
         if row is None:
             return None
-        session = SessionRow(row[0], row[1], row[2], bool(row[3]), row[4], row[5], row[6], row[7], row[8])
+        session = SessionRow.from_row(row)
         now = now_ms()
         if now - session.last_seen > self.ttl_ms:
             return None
@@ -159,8 +164,7 @@ class SessionStore:
         return token, row
 
     def _reload(self, conn: Any, token_hash: str) -> SessionRow:
-        row = conn.execute(_LOAD, {"h": token_hash, "yes": True}).first()
-        return SessionRow(row[0], row[1], row[2], bool(row[3]), row[4], row[5], row[6], row[7], row[8])
+        return SessionRow.from_row(conn.execute(_LOAD, {"h": token_hash, "yes": True}).one())
 
     def _upsert_profile(
         self, conn: Any, user_id: str, claims: dict[str, Any], trusted: dict[str, Any]

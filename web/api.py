@@ -16,7 +16,7 @@ from store.sessions import SessionRow
 from store.submissions import request_hash
 
 from . import bodies
-from .context import current_identity, current_session, ensure_session, replace_session
+from .context import current_identity, current_session, ensure_session, replace_session, start_session
 from .rendering import form_json
 from .state import state
 from .submit import store_submission
@@ -132,13 +132,9 @@ def update_session(body: dict[str, Any]) -> None:
 
 
 @bp.post("/session")
-def start_session() -> tuple[Response, int]:
+def new_session() -> tuple[Response, int]:
     body = bodies.load(bodies.SessionBody(), bodies.read_json() if request.get_data() else {})
-    st = state()
-    token, row = st.sessions.create(body.get("visitorId"))
-    from flask import g
-
-    g.prefill_session, g.prefill_new_token = row, token
+    token, row = start_session(body.get("visitorId"))
     return private(jsonify({"sessionToken": token, "visitorId": row.visitor_id})), 201
 
 

@@ -54,13 +54,18 @@ def current_session() -> SessionRow | None:
     return row
 
 
-def ensure_session(visitor_id: str | None = None) -> SessionRow:
+def start_session(visitor_id: str | None = None) -> tuple[str, SessionRow]:
+    """A new session for this request; its cookie is set on the response."""
+    token, row = state().sessions.create(visitor_id)
+    g.prefill_session, g.prefill_new_token = row, token
+    return token, row
+
+
+def ensure_session() -> SessionRow:
     """The request's session, creating one (and its cookie) when there is none."""
     row = current_session()
     if row is None:
-        token, row = state().sessions.create(visitor_id)
-        g.prefill_session = row
-        g.prefill_new_token = token
+        _, row = start_session()
     return row
 
 
@@ -76,10 +81,6 @@ def csrf_token(row: SessionRow) -> str:
     """A token bound to the session: HMAC of its id under the app secret."""
     key = current_app.config["SECRET_KEY"].encode()
     return hmac.new(key, b"csrf:" + row.token_hash.encode(), hashlib.sha256).hexdigest()[:40]
-
-
-def new_session_token() -> str | None:
-    return g.get("prefill_new_token")
 
 
 def set_session_cookie(response: Response) -> Response:
