@@ -278,6 +278,7 @@ def test_html_post_csrf_missing_or_wrong(app, client, token):
         data["csrf_token"] = token
     r = client.post("/forms/support_ticket", data=data)
     assert r.status_code == 400 and "expired" in r.get_data(as_text=True)
+    assert 'data-code="csrf_failed"' in r.get_data(as_text=True)
     assert 'value="S"' in r.get_data(as_text=True)  # input kept
     assert count(app) == 0
 
@@ -297,7 +298,7 @@ def test_html_post_errors_rerender_with_messages_and_input(app, client):
     r = client.post("/forms/support_ticket?embed=1", data={
         "csrf_token": csrf_of(html), "email": "evil@x.test", "subject": "Kept subject", "priority": "critical"})
     page = r.get_data(as_text=True)
-    assert r.status_code == 422
+    assert r.status_code == 422 and 'data-code="validation_failed"' in page
     assert 'value="Kept subject"' in page and 'value="known@example.com"' in page and "evil@x.test" not in page
     assert re.search(r'id="priority-errors"><li>Not a valid choice', page)
     assert re.search(r'id="message-errors"><li>This field is required', page)

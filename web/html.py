@@ -57,14 +57,14 @@ def submit(name: str) -> Response | tuple[Response, int]:
             shown[f.name] = f.value
     if not hmac.compare_digest(request.form.get("csrf_token", ""), csrf):
         err = CSRFFailed()
-        page = render_form(form, csrf, embed, shown=shown, notice=err.message)
+        page = render_form(form, csrf, embed, shown=shown, notice=err)
         return html_headers(Response(page, status=err.status, mimetype="text/html"))
     try:
         clean = validate_submission(form, shown)
         _, body, _ = store_submission(name, args, clean, row, None, None)
     except SubmissionInvalid as err:
-        page = render_form(form, csrf, embed, shown=shown, errors=err.fields,
-                           notice="Please correct the fields marked below.")
+        err.message = "Please correct the fields marked below."
+        page = render_form(form, csrf, embed, shown=shown, errors=err.fields, notice=err)
         return html_headers(Response(page, status=422, mimetype="text/html"))
     target = url_for("html.thanks", name=name, ref=body["id"], embed="1" if embed else None)
     return redirect(target, code=303)

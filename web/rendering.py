@@ -13,6 +13,7 @@ from flask import current_app, render_template
 from markupsafe import Markup
 
 from forms import wtf
+from forms.errors import PrefillError
 from forms.resolve import ResolvedField, ResolvedForm
 
 from .state import state
@@ -43,9 +44,10 @@ def field_html(form: ResolvedForm) -> list[Markup]:
 
 def render_form(
     form: ResolvedForm, csrf: str, embed: bool, *, shown: dict | None = None,
-    errors: dict[str, list[str]] | None = None, notice: str | None = None,
+    errors: dict[str, list[str]] | None = None, notice: PrefillError | None = None,
 ) -> str:
-    """The whole page; with ``shown``/``errors`` (a failed post) nothing is memoised."""
+    """The whole page; with ``shown``/``errors`` (a failed post) nothing is memoised.
+    ``notice`` is the error shown above the form (its code goes in ``data-code``)."""
     if shown is None and not errors:
         fields = field_html(form)
     else:
