@@ -8,6 +8,7 @@ by that value: a new user's form renders just the fields that differ for them
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from flask import current_app, render_template
 from markupsafe import Markup
@@ -19,7 +20,7 @@ from forms.resolve import ResolvedField, ResolvedForm
 from .state import state
 
 
-def _field_macro():
+def _field_macro() -> Any:  # a Jinja macro
     return current_app.jinja_env.get_template("_field.html").module.field
 
 
