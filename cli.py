@@ -34,6 +34,14 @@ def register_cli(app: Flask) -> None:
         migrate(app.extensions["prefill"].db)
         click.echo("database is up to date")
 
+    @group.command("cleanup")
+    def cleanup() -> None:
+        """Delete expired sessions and idempotency keys past 24 h (run it daily, e.g. from cron)."""
+        st = app.extensions["prefill"]
+        sessions = st.sessions.delete_expired()
+        keys = st.submissions.delete_old_idempotency_keys()
+        click.echo(f"deleted {sessions} expired sessions and {keys} old idempotency keys")
+
     @group.command("preview")
     @click.argument("form")
     @click.option("--user-id", default=None, help="The userId to resolve as.")

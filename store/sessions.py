@@ -185,6 +185,12 @@ class SessionStore:
             {"c": merge(current[0], claims), "t": merge(current[1], trusted), "n": now, "u": user_id},
         )
 
+    def delete_expired(self) -> int:
+        """Remove sessions idle past the TTL (they can never be used again)."""
+        with self.engine.begin() as conn:
+            return conn.execute(text("DELETE FROM sessions WHERE last_seen < :t"),
+                                {"t": now_ms() - self.ttl_ms}).rowcount
+
     def set_trusted(self, user_id: str, trusted: dict[str, Any]) -> None:
         """Server-to-server trusted metadata (the admin API)."""
         with self.engine.begin() as conn:

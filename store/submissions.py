@@ -124,6 +124,11 @@ class SubmissionStore:
             return found[0], found[1], True
         return 201, body, False
 
+    def delete_old_idempotency_keys(self) -> int:
+        """Keys older than 24 h no longer replay; their rows can go."""
+        with self.engine.begin() as conn:
+            return conn.execute(delete(K).where(K.c.created_at < now_ms() - IDEMPOTENCY_TTL_MS)).rowcount
+
     # -- reading ------------------------------------------------------------
     def _page(self, query: Any, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
         if cursor:

@@ -76,3 +76,23 @@ def test_worker_refuses_without_url(app):
 def test_migrate_command(app):
     result = app.test_cli_runner().invoke(args=["prefill", "migrate"])
     assert result.exit_code == 0 and "up to date" in result.output
+
+
+def test_cleanup_deletes_only_what_expired(app):
+    from sqlalchemy import text
+
+    old, fresh = app.test_client(), app.test_client()
+    for c in (old, fresh):
+        c.post("/api/forms/support_ticket/submissions", headers={"Idempotency-Key": "k"}, json={"values": {
+            "email": "a@b.co", "subject": "s", "priority": "low", "message": "m"}})
+    db = app.extensions["prefill"].db
+    with db.begin() as conn:
+        visitor = conn.execute(text("SELECT visitor_id FROM sessions LIMIT 1")).scalar()
+        conn.execute(text("UPDATE sessions SET last_seen = 0 WHERE visitor_id = :v"), {"v": visitor})
+        conn.execute(text("UPDATE idempotency_keys SET created_at = 0 WHERE visitor_id = :v"), {"v": visitor})
+    result = app.test_cli_runner().invoke(args=["prefill", "cleanup"])
+    assert result.exit_code == 0 and "deleted 1 expired sessions and 1 old idempotency keys" in result.output
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM sessions")).scalar() == 1
+        assert conn.execute(text("SELECT COUNT(*) FROM idempotency_keys")).scalar() == 1
+        assert conn.execute(text("SELECT COUNT(*) FROM submissions")).scalar() == 2  # submissions are kept
