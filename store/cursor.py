@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 
 from forms.errors import ValidationFailed
 
@@ -15,6 +16,8 @@ def decode(cursor: str) -> tuple[int, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         at, ident = raw.split(":", 1)
+        if not re.fullmatch(r"[a-z]{3}_[0-9a-f]{24}", ident):
+            raise ValueError(ident)
         return int(at), ident
     except (ValueError, UnicodeDecodeError):
         raise ValidationFailed(fields={"cursor": ["Not a valid cursor."]}) from None

@@ -89,7 +89,8 @@ def _csv(filters: tuple[Any, ...]) -> Iterator[str]:
 
 @bp.get("/submissions")
 def submissions() -> Response:
-    filters = (request.args.get("form") or None, request.args.get("userId") or None, _since())
+    form, user_id = request.args.get("form") or None, request.args.get("userId") or None
+    filters = (form and bodies.identifier(form, "form"), user_id and bodies.identifier(user_id, "userId"), _since())
     if request.args.get("format") == "csv":
         response = Response(stream_with_context(_csv(filters)), mimetype="text/csv")
         response.headers["Content-Disposition"] = 'attachment; filename="submissions.csv"'
@@ -100,9 +101,7 @@ def submissions() -> Response:
 
 
 def _user_id(user_id: str) -> str:
-    if not 1 <= len(user_id) <= 255:
-        raise ValidationFailed(fields={"userId": ["Must be 1 to 255 characters."]})
-    return user_id
+    return bodies.identifier(user_id, "userId")
 
 
 @bp.put("/users/<path:user_id>")

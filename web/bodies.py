@@ -13,6 +13,16 @@ from forms.errors import InvalidJSON, ValidationFailed
 
 METADATA_MAX_BYTES = 16 * 1024
 VISITOR_ID = r"^v_\d{10,16}_[a-z0-9]{9,64}$"
+# Identifiers are stored as text columns: no control characters (PostgreSQL refuses NUL).
+IDENTIFIER = r"^[^\x00-\x1f\x7f]{1,255}$"
+IDENTIFIER_ERROR = "Must be 1 to 255 characters, without control characters."
+
+
+def identifier(value: str, field: str) -> str:
+    """``value`` if it can be a userId (or another stored name), else 400 naming ``field``."""
+    if not re.match(IDENTIFIER, value):
+        raise ValidationFailed(fields={field: [IDENTIFIER_ERROR]})
+    return value
 
 
 def read_json() -> dict[str, Any]:
@@ -65,7 +75,7 @@ class SessionBody(_Strict):
 
 
 class UserFields(_Strict):
-    userId = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    userId = fields.String(required=True, validate=validate.Regexp(IDENTIFIER, error=IDENTIFIER_ERROR))
     email = fields.String(allow_none=True)
     name = fields.String(allow_none=True)
     metadata = fields.Dict(keys=fields.String(), allow_none=True)
