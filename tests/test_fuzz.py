@@ -90,3 +90,13 @@ def test_random_bodies_never_500_unverified(client, endpoint):
             body["userId"] = rng.choice(["u1", "a\u0000", "x" * 256, "", "ü", "\u2028"])
         r = client.post(endpoint, json=body)
         assert r.status_code < 500, (endpoint, body, r.get_data(as_text=True)[:300])
+
+
+@pytest.mark.parametrize("depth,status,code", [(20, 200, None), (40, 400, "validation_failed"),
+                                               (5000, 400, "invalid_json"), (200000, 400, "invalid_json")])
+def test_deeply_nested_bodies_are_refused_cleanly(client, depth, status, code):
+    body = '{"userId": "u", "userMetadata": {"a": ' + "[" * depth + "]" * depth + "}}"
+    r = client.post("/api/identify", data=body, content_type="application/json")
+    assert r.status_code == status
+    if code:
+        assert r.json["error"]["code"] == code and "levels deep" in r.json["error"]["message"]

@@ -25,6 +25,21 @@ def identifier(value: str, field: str) -> str:
     return value
 
 
+MAX_DEPTH = 32
+
+
+def _too_deep(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests deeper than ``limit`` (iterative: no recursion to exhaust)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > limit:
+                return True
+            stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return False
+
+
 def read_json() -> dict[str, Any]:
     """The body as a JSON object (the size limit is enforced before this: 413)."""
     raw = request.get_data(cache=True)
@@ -34,8 +49,13 @@ def read_json() -> dict[str, Any]:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise InvalidJSON() from None
+    except RecursionError:
+        raise InvalidJSON(f"The request body nests more than {MAX_DEPTH} levels deep.") from None
     if not isinstance(body, dict):
         raise ValidationFailed("The request body must be a JSON object.", {"_schema": ["Must be an object."]})
+    if _too_deep(body, MAX_DEPTH):
+        raise ValidationFailed(f"The request body nests more than {MAX_DEPTH} levels deep.",
+                               {"_schema": [f"Nested more than {MAX_DEPTH} levels deep."]})
     return body
 
 
