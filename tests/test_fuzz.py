@@ -100,3 +100,10 @@ def test_deeply_nested_bodies_are_refused_cleanly(client, depth, status, code):
     assert r.status_code == status
     if code:
         assert r.json["error"]["code"] == code and "levels deep" in r.json["error"]["message"]
+
+
+@pytest.mark.parametrize("number", ["1e400", "-1e400", "NaN", "Infinity"])
+def test_non_finite_numbers_are_refused(client, number):
+    r = client.post("/api/identify", data='{"userId": "u", "userMetadata": {"n": ' + number + '}}',
+                    content_type="application/json")
+    assert r.status_code == 400 and r.json["error"]["code"] == "validation_failed"

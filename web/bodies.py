@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
@@ -28,16 +29,19 @@ def identifier(value: str, field: str) -> str:
 MAX_DEPTH = 32
 
 
-def _too_deep(value: Any, limit: int) -> bool:
-    """Whether ``value`` nests deeper than ``limit`` (iterative: no recursion to exhaust)."""
+def _shape_problem(value: Any, limit: int) -> str | None:
+    """Too deep, or a non-finite number (``1e400`` parses to infinity)? Iterative:
+    no recursion to exhaust."""
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
         if isinstance(item, (dict, list)):
             if depth > limit:
-                return True
+                return f"Nested more than {limit} levels deep."
             stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict) else item))
-    return False
+        elif isinstance(item, float) and not math.isfinite(item):
+            return "Numbers must be finite."
+    return None
 
 
 def read_json() -> dict[str, Any]:
@@ -53,9 +57,9 @@ def read_json() -> dict[str, Any]:
         raise InvalidJSON(f"The request body nests more than {MAX_DEPTH} levels deep.") from None
     if not isinstance(body, dict):
         raise ValidationFailed("The request body must be a JSON object.", {"_schema": ["Must be an object."]})
-    if _too_deep(body, MAX_DEPTH):
-        raise ValidationFailed(f"The request body nests more than {MAX_DEPTH} levels deep.",
-                               {"_schema": [f"Nested more than {MAX_DEPTH} levels deep."]})
+    problem = _shape_problem(body, MAX_DEPTH)
+    if problem:
+        raise ValidationFailed(f"The request body is not acceptable: {problem}", {"_schema": [problem]})
     return body
 
 
