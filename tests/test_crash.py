@@ -97,6 +97,8 @@ def test_acknowledged_submissions_survive_sigkill(db_url):
             stored = {r[0] for r in conn.execute(text("SELECT id FROM submissions"))}
         engine.dispose()
         missing = acknowledged - stored
+        print(f"\n{db_url.split(':')[0]}: {len(acknowledged)} acknowledged before SIGKILL, "
+              f"{len(acknowledged & stored)} present after restart")
         assert not missing, f"{len(missing)} acknowledged submissions lost"
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
         conn.request("GET", "/api/admin/submissions?limit=1", headers={"Authorization": "Bearer admin-key"})
