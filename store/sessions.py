@@ -191,6 +191,14 @@ class SessionStore:
             return conn.execute(text("DELETE FROM sessions WHERE last_seen < :t"),
                                 {"t": now_ms() - self.ttl_ms}).rowcount
 
+    def _locked(self, conn: Any, token_hash: str, column: str) -> str:
+        """Lock the session row (a write first: a row lock on PostgreSQL, the write
+        lock on SQLite) and read ``column``, so concurrent merges serialise."""
+        conn.execute(text("UPDATE sessions SET last_seen = :t WHERE token_hash = :h"),
+                     {"t": now_ms(), "h": token_hash})
+        return conn.execute(text(f"SELECT {column} FROM sessions WHERE token_hash = :h"),
+                            {"h": token_hash}).scalar_one()
+
     def set_trusted(self, user_id: str, trusted: dict[str, Any]) -> None:
         """Server-to-server trusted metadata (the admin API)."""
         with self.engine.begin() as conn:
@@ -227,8 +235,9 @@ class SessionStore:
                     {"u": user_id, "v": session.visitor_id},
                 )
             else:
+                current = self._locked(conn, session.token_hash, "claimed")
                 same = session.user_id == user_id and not session.verified
-                claimed = merge(session.claimed if same else "{}", claims)
+                claimed = merge(current if same else "{}", claims)
                 conn.execute(
                     text("UPDATE sessions SET user_id = :u, verified = :no, claimed = :c"
                          " WHERE token_hash = :h"),
@@ -241,9 +250,7 @@ class SessionStore:
             if session.verified:
                 self._upsert_profile(conn, session.user_id or "", claims, {})
             else:
-                current = conn.execute(
-                    text("SELECT claimed FROM sessions WHERE token_hash = :h"), {"h": session.token_hash}
-                ).scalar_one()
+                current = self._locked(conn, session.token_hash, "claimed")
                 conn.execute(
                     text("UPDATE sessions SET claimed = :c WHERE token_hash = :h"),
                     {"c": merge(current, claims), "h": session.token_hash},
@@ -252,10 +259,7 @@ class SessionStore:
 
     def update_session_metadata(self, session: SessionRow, metadata: dict[str, Any]) -> SessionRow:
         with self.engine.begin() as conn:
-            current = conn.execute(
-                text("SELECT session_metadata FROM sessions WHERE token_hash = :h"),
-                {"h": session.token_hash},
-            ).scalar_one()
+            current = self._locked(conn, session.token_hash, "session_metadata")
             conn.execute(
                 text("UPDATE sessions SET session_metadata = :m WHERE token_hash = :h"),
                 {"m": merge(current, metadata), "h": session.token_hash},
