@@ -22,7 +22,7 @@ from .schema import FormSchema, load_schema
 from .sensitive import SensitiveKeys
 
 if TYPE_CHECKING:
-    from schema_providers.registry import Registry
+    from schema_providers.registry import Provider, Registry
 
 log = logging.getLogger("prefill.engine")
 
@@ -47,15 +47,14 @@ class Engine:
         """Drop memoised resolutions (validated schemas stay): benchmarks use it."""
         self._resolved.clear()
 
-    def call_provider(self, name: str, args: Mapping[str, str], identity: Identity) -> Any:
-        provider = self.registry.get(name)
+    def call_provider(self, provider: Provider, args: Mapping[str, str], identity: Identity) -> Any:
         try:
             out = provider.fn(dict(args), identity)
             if inspect.isawaitable(out):
                 out = asyncio.run(_await(out))
         except Exception:
-            log.exception("provider %r raised", name)
-            raise ProviderFailed(name) from None
+            log.exception("provider %r raised", provider.name)
+            raise ProviderFailed(provider.name) from None
         return out
 
     def schema_for(self, name: str, raw: Any) -> tuple[str, FormSchema]:
@@ -69,9 +68,10 @@ class Engine:
 
     def resolve(self, name: str, args: Mapping[str, str], identity: Identity) -> ResolvedForm:
         """Resolve form ``name`` for ``identity``; raises the engine's errors."""
-        raw = self.call_provider(name, args, identity)
+        provider = self.registry.get(name)
+        raw = self.call_provider(provider, args, identity)
         fp, schema = self.schema_for(name, raw)
-        title = self.registry.get(name).title
+        title = provider.title
         if identity.cache_key is None:
             return resolve(name, schema, identity, self.sensitive, title)
         key = (name, fp, identity.cache_key)

@@ -34,9 +34,6 @@ class LRU(Generic[K, V]):
             while len(self._data) > self.maxsize:
                 self._data.popitem(last=False)
 
-    def __len__(self) -> int:
-        return len(self._data)
-
     def clear(self) -> None:
         with self._lock:
             self._data.clear()

@@ -10,7 +10,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-_NOT_FIT = object()
+NOT_FIT: Any = object()  # fit() found no value of the field's type
 TEXT_LIKE = frozenset({"text", "email", "textarea", "tel", "url", "hidden", "date"})
 
 
@@ -39,23 +39,21 @@ def number_from(value: Any) -> int | float | None:
 def fit(field_type: str, value: Any, option_values: frozenset[str]) -> Any:
     """The value as this field type holds it, or ``NOT_FIT``."""
     if value is None or isinstance(value, (Mapping, list, tuple)):
-        return _NOT_FIT
+        return NOT_FIT
     if field_type == "checkbox":
-        return value if isinstance(value, bool) else _NOT_FIT
+        return value if isinstance(value, bool) else NOT_FIT
     if isinstance(value, bool):
-        return _NOT_FIT
+        return NOT_FIT
     if field_type in ("select", "radio"):
         text = value if isinstance(value, str) else (str(value) if _is_number(value) else None)
-        return text if text is not None and text in option_values else _NOT_FIT
+        return text if text is not None and text in option_values else NOT_FIT
     if field_type == "number":
         number = number_from(value)
-        return _NOT_FIT if number is None else number
+        return NOT_FIT if number is None else number
     if field_type in TEXT_LIKE:
         if isinstance(value, str):
             return value
         if _is_number(value):
             return str(value)
-    return _NOT_FIT
+    return NOT_FIT
 
-
-NOT_FIT = _NOT_FIT

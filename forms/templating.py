@@ -15,10 +15,6 @@ _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_\-]+)*
 _ROOTS = frozenset({"userId", "visitorId", "userMetadata", "sessionMetadata"})
 
 
-def has_placeholder(text: str) -> bool:
-    return "{{" in text and _PLACEHOLDER.search(text) is not None
-
-
 def _lookup(context: Mapping[str, Any], path: str) -> str | None:
     """The text for ``path``, '' for missing/object/array, None for a foreign root."""
     root, *rest = path.split(".")

@@ -20,7 +20,6 @@ from .resolve import ResolvedField, ResolvedForm
 from .schema import parse_iso_date
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-STRING_TYPES = frozenset({"text", "email", "textarea", "tel", "url", "hidden", "date", "select", "radio"})
 REQUIRED = "This field is required."
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import secrets
 import string
 from dataclasses import dataclass, replace
@@ -16,12 +15,11 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from forms.identity import Identity
+from forms.identity import ANONYMOUS, Identity
 from forms.lru import LRU
 
 from .db import dumps, now_ms
 
-VISITOR_ID_RE = re.compile(r"^v_\d{10,16}_[a-z0-9]{9,64}$")
 _ALNUM = string.ascii_lowercase + string.digits
 TOUCH_EVERY_MS = 60 * 60 * 1000  # last_seen is written at most hourly: reads stay reads
 
@@ -124,8 +122,6 @@ class SessionStore:
     def identity(self, session: SessionRow | None) -> Identity:
         """The engine's view of a session, memoised by its exact stored text."""
         if session is None:
-            from forms.identity import ANONYMOUS
-
             return ANONYMOUS
         key = session.cache_key
         found = self.identities.get(key)

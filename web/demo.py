@@ -16,9 +16,10 @@ from flask import Blueprint, Response, current_app, redirect, request, url_for
 from forms.errors import CSRFFailed, ValidationFailed
 from webhooks.signing import verify
 
+from .api import identify_session
 from .context import csrf_token, ensure_session, replace_session
 from .state import state
-from .verify import sign_identity_token, verify_identity_token
+from .verify import sign_identity_token
 
 bp = Blueprint("demo", __name__)
 
@@ -50,18 +51,18 @@ def choose() -> Response:
     persona = PERSONAS.get(request.form.get("persona", ""))
     if persona is None:
         raise ValidationFailed(fields={"persona": ["Unknown persona."]})
-    sessions = state().sessions
     if persona["userId"] is None:
-        replace_session(sessions.reset(row))
+        replace_session(state().sessions.reset(row))
     else:
+        # What an integrator's backend would hand its page: a signed identityToken
+        # (without IDENTITY_SECRET the claims are sent unsigned instead).
         secret = current_app.config["IDENTITY_SECRET"]
-        trusted: dict = {}
+        body = {"userId": persona["userId"], "userMetadata": dict(persona["metadata"])}
         if secret:
-            token = sign_identity_token(secret, persona["userId"], persona["claims"])
-            trusted = verify_identity_token(secret, token, persona["userId"],
-                                            current_app.config["IDENTITY_TOKEN_AUDIENCE"])
-        claims = {**persona["metadata"], **({} if secret else persona["claims"])}
-        replace_session(sessions.identify(row, persona["userId"], claims, trusted, bool(secret)))
+            body["identityToken"] = sign_identity_token(secret, persona["userId"], persona["claims"])
+        else:
+            body["userMetadata"].update(persona["claims"])
+        identify_session(body, warnings=[])
     return redirect(url_for("html.index"), code=303)
 
 
