@@ -98,31 +98,33 @@ def main() -> None:
     k = max(1, n // 4)
     st = warm.extensions["prefill"]
 
-    def first_view(path: str):
-        def go() -> float:  # users seen in earlier rounds count as new again
-            st.engine.forget_identities()
-            st.sessions.identities.clear()
-            return rate(pc, path, many_prefill, n)
+    def prefill_side(client, path: str, cookies, count: int, fresh_users: bool):
+        def go() -> float:
+            if fresh_users:  # users seen in earlier rounds count as new again
+                st.engine.forget_identities()
+                st.sessions.identities.clear()
+            return rate(client, path, cookies, count)
         return go
 
-    results = [
-        compare("HTML repeat view vs WTForms (static)", lambda: rate(pc, html, one_prefill, n),
-                lambda: rate(base_static, bhtml, static_base, n), rounds),
-        compare("HTML repeat view vs WTForms + DB read", lambda: rate(pc, html, one_prefill, n),
-                lambda: rate(base_db, bhtml, one_base, n), rounds),
-        compare("HTML first view per user vs WTForms + DB read", first_view(html),
-                lambda: rate(base_db, bhtml, many_base, n), rounds),
-        compare("JSON repeat view vs jsonify (static)", lambda: rate(pc, js, one_prefill, n),
-                lambda: rate(base_static, bjs, static_base, n), rounds),
-        compare("JSON repeat view vs jsonify + DB read", lambda: rate(pc, js, one_prefill, n),
-                lambda: rate(base_db, bjs, one_base, n), rounds),
-        compare("JSON first view per user vs jsonify + DB read", first_view(js),
-                lambda: rate(base_db, bjs, many_base, n), rounds),
-        compare("HTML no memo (worst case) vs WTForms + DB read", lambda: rate(cc, html, one_prefill, k),
-                lambda: rate(base_db, bhtml, one_base, k), rounds),
-        compare("JSON no memo (worst case) vs jsonify + DB read", lambda: rate(cc, js, one_prefill, k),
-                lambda: rate(base_db, bjs, one_base, k), rounds),
+    pages = {"HTML": (html, bhtml, "WTForms"), "JSON": (js, bjs, "jsonify")}
+    # (kind, scenario, Prefill client, its cookies, forget users each round, baseline client, its cookies, requests)
+    table = [
+        ("HTML", "repeat view", pc, one_prefill, False, base_static, static_base, n),
+        ("HTML", "repeat view", pc, one_prefill, False, base_db, one_base, n),
+        ("HTML", "first view per user", pc, many_prefill, True, base_db, many_base, n),
+        ("JSON", "repeat view", pc, one_prefill, False, base_static, static_base, n),
+        ("JSON", "repeat view", pc, one_prefill, False, base_db, one_base, n),
+        ("JSON", "first view per user", pc, many_prefill, True, base_db, many_base, n),
+        ("HTML", "no memo (worst case)", cc, one_prefill, False, base_db, one_base, k),
+        ("JSON", "no memo (worst case)", cc, one_prefill, False, base_db, one_base, k),
     ]
+    results = []
+    for kind, scenario, client, cookies, fresh, base, base_cookies, count in table:
+        path, base_path, baseline = pages[kind]
+        against = f"{baseline} (static)" if base is base_static else f"{baseline} + DB read"
+        results.append(compare(f"{kind} {scenario} vs {against}",
+                               prefill_side(client, path, cookies, count, fresh),
+                               lambda b=base, bp=base_path, bc=base_cookies, c=count: rate(b, bp, bc, c), rounds))
     out = Path(__file__).resolve().parent / "results" / f"latest-{url.split(':')[0].split('+')[0]}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({"database": url.split("://")[0], "requests": n, "rounds": rounds,
