@@ -73,14 +73,30 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
     if not app.config["DATABASE_URL"]:
         app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'prefill.sqlite3'}"
     if not app.config["SECRET_KEY"]:
-        key_file = Path(app.instance_path) / "secret_key"
-        if not key_file.exists():
-            key_file.write_text(secrets.token_hex(32))
-            key_file.chmod(0o600)
-        app.config["SECRET_KEY"] = key_file.read_text().strip()
+        app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path) / "secret_key")
     if app.config["WEBHOOK_URL"] and not app.config["WEBHOOK_SECRET"]:
         raise RuntimeError("WEBHOOK_URL is set but WEBHOOK_SECRET is not: deliveries must be signed.")
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_BODY_BYTES"]
+
+
+def _instance_secret(key_file: Path) -> str:
+    """The instance's own secret, created once: workers starting together agree.
+
+    The key is written to a private temporary file and hard-linked into place,
+    which fails if another process won; everyone then reads the winner's key.
+    """
+    if not key_file.exists():
+        tmp = key_file.with_name(f".secret_key.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, key_file)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return key_file.read_text().strip()
 
 
 class NoCookieSessions(SessionInterface):

@@ -24,6 +24,9 @@ FIELD_TYPES = (
 CHOICE_TYPES = frozenset({"select", "radio"})
 NAME_RE = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
 RESERVED_NAMES = frozenset({"csrf_token"})
+# A field with a ``pattern`` and no ``maxLength`` gets this one: the pattern (a
+# regex we do not control) then never runs on an unbounded value.
+PATTERN_MAX_LENGTH = 1000
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -213,6 +216,12 @@ def _flatten(messages: Any, raw: Any, path: str = "") -> dict[str, list[str]]:
     return out
 
 
+def _max_length(f: dict[str, Any]) -> int | None:
+    if f.get("maxLength") is not None or f.get("pattern") is None:
+        return f.get("maxLength")
+    return max(PATTERN_MAX_LENGTH, f.get("minLength") or 0)
+
+
 def load_schema(provider: str, raw: Any) -> FormSchema:
     """Validate a provider's output and freeze it, or raise :class:`SchemaError`."""
     if not isinstance(raw, dict):
@@ -233,7 +242,7 @@ def load_schema(provider: str, raw: Any) -> FormSchema:
             placeholder=f.get("placeholder"),
             help=f.get("help"),
             min_length=f.get("minLength"),
-            max_length=f.get("maxLength"),
+            max_length=_max_length(f),
             min=f.get("min"),
             max=f.get("max"),
             pattern=f.get("pattern"),

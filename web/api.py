@@ -10,7 +10,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from forms.errors import IdentityUnverified, NotIdentified, UserMismatch, ValidationFailed
 from forms.resolve import ResolvedForm
 from forms.schema import humanize
-from forms.validate import validate_submission
+from forms.validate import looks_like_email, validate_submission
 from store import cursor as cursors
 from store.sessions import SessionRow
 from store.submissions import request_hash
@@ -72,7 +72,7 @@ def _claims(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _claim_warnings(user_id: str, claims: dict[str, Any], warnings: list[str]) -> None:
-    if bodies.EMAIL_LIKE.match(user_id):
+    if looks_like_email(user_id):
         warnings.append("userId looks like an email address; use a stable internal id instead.")
     if "createdAt" in claims:
         created = claims["createdAt"]

@@ -133,5 +133,3 @@ class SubmissionBody(_Strict):
 class AdminUserBody(_Strict):
     metadata = fields.Dict(keys=fields.String(), required=True)
 
-
-EMAIL_LIKE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
