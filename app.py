@@ -42,6 +42,8 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "SESSION_COOKIE_SECURE": (_bool, False),
     "MAX_BODY_BYTES": (int, 1024 * 1024),
     "FRAME_ANCESTORS": (str, "'self'"),
+    "WIDGET_ORIGINS": (_list, []),
+    "TRUSTED_PROXIES": (int, 0),
     "SENSITIVE_KEYS_EXTRA": (_list, []),
     "SENSITIVE_KEYS_ALLOW": (_list, []),
     "PREFILL_PROVIDER_MODULES": (_list, []),
@@ -53,7 +55,8 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "WEBHOOK_MAX_ATTEMPTS": (int, 8),
     "WEBHOOK_TIMEOUT_S": (float, 10.0),
     "AUTO_MIGRATE": (_bool, True),
-    "ENGINE_CACHE_SIZE": (int, 4096),
+    "ENGINE_CACHE_SIZE": (int, 4096),  # entries per cache, at most
+    "ENGINE_CACHE_MB": (float, 32.0),  # bytes, all caches of one worker together
 }
 
 
@@ -118,8 +121,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from store.sessions import SessionStore
     from store.submissions import SubmissionStore
     from web import admin, api, demo, html
+    from web.bodysize import ChunkedBodyLimit
     from web.context import set_session_cookie
     from web.errors import register_error_handlers
+    from web.rendering import fragment_bytes, page_bytes
     from web.state import PrefillState
 
     app = Flask(__name__, instance_path=str(ROOT / "instance"), template_folder="templates",
@@ -128,6 +133,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     cfg = app.config
     app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
     app.session_interface = NoCookieSessions()  # identity lives in the database, not in flask.session
+    app.wsgi_app = ChunkedBodyLimit(app.wsgi_app, cfg["MAX_BODY_BYTES"])  # type: ignore[method-assign]
+    if cfg["TRUSTED_PROXIES"]:  # behind a load balancer: the client's address, scheme and host
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = cfg["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
     registry = Registry()
     for module in (*BUILTIN_MODULES, *cfg["PREFILL_PROVIDER_MODULES"]):
@@ -136,14 +147,19 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     db = make_engine(cfg["DATABASE_URL"])
     if cfg["AUTO_MIGRATE"]:
         migrate(db)
+    # The cache budget: half to the engine (schemas, resolved forms), the rest to
+    # rendered fields and pages, and to identities.
+    budget, entries = int(cfg["ENGINE_CACHE_MB"] * (1 << 20)), cfg["ENGINE_CACHE_SIZE"]
     app.extensions["prefill"] = PrefillState(
         registry=registry,
-        engine=Engine(registry, sensitive, cfg["ENGINE_CACHE_SIZE"]),
+        engine=Engine(registry, sensitive, entries, budget // 2),
         sensitive=sensitive,
         db=db,
-        sessions=SessionStore(db, cfg["SESSION_TTL_DAYS"], make_read_engine(cfg["DATABASE_URL"], db)),
+        sessions=SessionStore(db, cfg["SESSION_TTL_DAYS"], make_read_engine(cfg["DATABASE_URL"], db),
+                              secret=cfg["SECRET_KEY"], cache_bytes=budget // 8),
         submissions=SubmissionStore(db, sensitive, webhooks=bool(cfg["WEBHOOK_URL"])),
-        fragments=LRU(cfg["ENGINE_CACHE_SIZE"] * 8),
+        fragments=LRU(entries * 8, budget // 8, fragment_bytes),
+        pages=LRU(entries, budget // 4, page_bytes),
     )
 
     for bp in (api.bp, html.bp, admin.bp):

@@ -94,6 +94,29 @@ class IdempotencyConflict(Conflict):
     message = "This Idempotency-Key was already used with a different request."
 
 
+class OriginNotAllowed(PrefillError):
+    """A cookie-authenticated change from a page of another origin (CSRF)."""
+
+    status, code = 403, "origin_not_allowed"
+    message = "Requests from this origin are not allowed; add it to WIDGET_ORIGINS."
+
+
+class UnsupportedMediaType(PrefillError):
+    status, code, message = 415, "unsupported_media_type", "Send the body as Content-Type: application/json."
+
+
+class RateLimited(PrefillError):
+    status, code, message = 429, "rate_limited", "Too many requests; try again later."
+
+    def __init__(self, retry_after: int = 1, message: str | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class StoreUnavailable(PrefillError):
+    status, code, message = 503, "store_unavailable", "The database is not reachable; try again shortly."
+
+
 class PayloadTooLarge(PrefillError):
     status, code, message = 413, "payload_too_large", "The request body is too large."
 

@@ -1,9 +1,16 @@
-"""A small thread-safe LRU map for memoising pure results."""
+"""A small thread-safe LRU map for memoising pure results, bounded in bytes.
+
+Each entry is weighed once, when it is stored, by a cheap estimate of what it
+holds (``weigh``); the map evicts the least recently used entries while it is
+over ``max_bytes`` or ``maxsize`` entries. An entry heavier than the whole
+budget is not stored at all.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 K = TypeVar("K")
@@ -12,28 +19,43 @@ _MISSING: Any = object()
 
 
 class LRU(Generic[K, V]):
-    def __init__(self, maxsize: int) -> None:
+    def __init__(self, maxsize: int, max_bytes: int | None = None,
+                 weigh: Callable[[K, V], int] | None = None) -> None:
         self.maxsize = maxsize
-        self._data: OrderedDict[K, V] = OrderedDict()
+        self.max_bytes = max_bytes
+        self._weigh = weigh
+        self._data: OrderedDict[K, tuple[V, int]] = OrderedDict()
         self._lock = threading.Lock()
+        self.bytes = 0  # the estimated weight of what is held now
 
     def get(self, key: K) -> V | None:
         with self._lock:
-            value = self._data.get(key, _MISSING)
-            if value is _MISSING:
+            found = self._data.get(key, _MISSING)
+            if found is _MISSING:
                 return None
             self._data.move_to_end(key)
-            return value
+            return found[0]
 
     def put(self, key: K, value: V) -> None:
         if self.maxsize <= 0:
             return
+        weight = self._weigh(key, value) if self._weigh is not None else 0
+        if self.max_bytes is not None and weight > self.max_bytes:
+            return
         with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self.maxsize:
-                self._data.popitem(last=False)
+            old = self._data.pop(key, None)
+            if old is not None:
+                self.bytes -= old[1]
+            self._data[key] = (value, weight)
+            self.bytes += weight
+            while self._data and (len(self._data) > self.maxsize
+                                  or (self.max_bytes is not None and self.bytes > self.max_bytes)):
+                self.bytes -= self._data.popitem(last=False)[1][1]
 
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
+            self.bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._data)

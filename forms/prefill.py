@@ -14,8 +14,15 @@ NOT_FIT: Any = object()  # fit() found no value of the field's type
 TEXT_LIKE = frozenset({"text", "email", "textarea", "tel", "url", "hidden", "date"})
 
 
+MAX_SAFE_INTEGER = 2**53 - 1  # what a JSON number carries exactly; bigger ints overflow floats
+
+
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER
+    return isinstance(value, float) and math.isfinite(value)
 
 
 def number_from(value: Any) -> int | float | None:
@@ -32,7 +39,9 @@ def number_from(value: Any) -> int | float | None:
             return None
         if not math.isfinite(number):
             return None
-        return int(number) if number.is_integer() and "." not in text and "e" not in text.lower() else number
+        if number.is_integer() and "." not in text and "e" not in text.lower():
+            return int(number) if abs(number) <= MAX_SAFE_INTEGER else None
+        return number
     return None
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from sys import getsizeof
 from typing import Any
 
 from . import templating
@@ -58,8 +59,11 @@ class ResolvedForm:
     description: str | None
     submit_label: str
     fields: tuple[ResolvedField, ...]
-    # Renderers memoise their output here; the form itself never changes.
-    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # What names this exact form in caches (set by the engine when it memoises
+    # it: renderers key their output by it), and an estimate of the bytes it
+    # holds beyond its schema (for byte-bounded caches).
+    key: Any = field(default=None, compare=False, repr=False)
+    weight: int = field(default=0, compare=False, repr=False)
 
     def field(self, name: str) -> ResolvedField | None:
         for f in self.fields:
@@ -114,6 +118,9 @@ def _resolve_field(
         value = spec.default
         if isinstance(value, str):
             value = sweep(value, where + " defaultValue")
+        elif not isinstance(value, bool) and sweep.secrets and contains_secret(str(value), sweep.secrets):
+            log.warning("form %r, %s: blanked a defaultValue that was a sensitive value", sweep.form, where)
+            value = None
     elif spec.name in metadata:
         fitted = fit(spec.type, metadata[spec.name], frozenset(o.value for o in spec.options))
         if fitted is not NOT_FIT:
@@ -121,6 +128,10 @@ def _resolve_field(
             if isinstance(value, str) and sweep.secrets and contains_secret(value, sweep.secrets):
                 log.warning("form %r, %s: blanked a prefilled value", sweep.form, where)
                 value, prefilled = None, False
+    pattern = spec.pattern
+    if pattern is not None and sweep.secrets and contains_secret(pattern, sweep.secrets):
+        log.warning("form %r, %s: dropped a pattern that contained a sensitive value", sweep.form, where)
+        pattern = None
     lock_known = spec.lock_known if spec.lock_known is not None else schema.lock_known
     options = tuple(
         Option(sweep(o.label, where + " option label") or "", sweep(o.value, where + " option") or "")
@@ -140,7 +151,7 @@ def _resolve_field(
         max_length=spec.max_length,
         min=spec.min,
         max=spec.max,
-        pattern=spec.pattern,
+        pattern=pattern,
         prefilled=prefilled,
     )
 
@@ -165,8 +176,10 @@ def _statics(schema: FormSchema) -> tuple[_Static | None, ...]:
 def _static(spec: FieldSpec) -> _Static | None:
     strings = [spec.label, spec.placeholder or "", spec.help or "",
                *(o.label for o in spec.options), *(o.value for o in spec.options)]
-    if isinstance(spec.default, str):
-        strings.append(spec.default)
+    if spec.default is not None and not isinstance(spec.default, bool):
+        strings.append(str(spec.default))
+    if spec.pattern is not None:
+        strings.append(spec.pattern)
     text = "\x00".join(strings)
     if "{{" in text:
         return None
@@ -179,12 +192,22 @@ def _static(spec: FieldSpec) -> _Static | None:
     return _Static(resolved, text, spec.default is None)
 
 
+def field_bytes(rf: ResolvedField) -> int:
+    """A generous estimate of the memory one resolved field holds (getsizeof of a
+    str is exact and O(1)); tests check it against a deep measurement."""
+    total = 600 + getsizeof(rf.label) + getsizeof(rf.help) + getsizeof(rf.placeholder) + getsizeof(rf.value)
+    for o in rf.options:
+        total += 200 + getsizeof(o.label) + getsizeof(o.value)
+    return total
+
+
 def resolve(
     name: str,
     schema: FormSchema,
     identity: Identity,
     sensitive: SensitiveKeys,
     default_title: str | None = None,
+    key: Any = None,
 ) -> ResolvedForm:
     """Resolve ``schema`` for ``identity``: the one place the form rules live."""
     context = template_context(identity, sensitive)
@@ -200,10 +223,15 @@ def resolve(
         for spec, static in zip(schema.fields, _statics(schema), strict=True)
     )
     title = sweep(schema.title, "title") if schema.title else None
+    statics = _statics(schema)
+    own = sum(field_bytes(f) for f, s in zip(fields, statics, strict=True) if s is None or f is not s.field)
+    description = sweep(schema.description, "description")
     return ResolvedForm(
         name=name,
         title=title or default_title or humanize(name),
-        description=sweep(schema.description, "description"),
+        description=description,
         submit_label=sweep(schema.submit_label, "submitLabel") or "Submit",
         fields=fields,
+        key=key,
+        weight=own + 64 * len(fields) + 600 + getsizeof(title) + getsizeof(description),
     )

@@ -78,7 +78,7 @@ class _FieldSchema(Schema):
     maxLength = mf.Integer(strict=True, allow_none=True, validate=validate.Range(min=0))
     min = mf.Raw(allow_none=True)
     max = mf.Raw(allow_none=True)
-    pattern = mf.String(allow_none=True)
+    pattern = mf.String(allow_none=True, validate=validate.Length(max=1000))
     lockKnown = mf.Boolean(allow_none=True)
 
     @validates_schema

@@ -25,7 +25,11 @@ class SensitiveKeys:
             p.strip().lower() for p in extra if p.strip()
         )
         self.allow = frozenset(a.strip().lower() for a in allow if a.strip())
-        self.is_sensitive = lru_cache(maxsize=4096)(self._is_sensitive)
+        self._cached = lru_cache(maxsize=4096)(self._is_sensitive)
+
+    def is_sensitive(self, key: str) -> bool:
+        # Memoised for ordinary key names only: the cache stays small in bytes.
+        return self._cached(key) if len(key) <= 128 else self._is_sensitive(key)
 
     def _is_sensitive(self, key: str) -> bool:
         low = key.lower()
@@ -62,6 +66,17 @@ class SensitiveKeys:
         for src in sources:
             walk(src, False)
         return frozenset(found)
+
+
+REDACTED = "[redacted]"
+
+
+def redact(text: str, secrets: frozenset[str]) -> str:
+    """``text`` with every secret value replaced, longest first (for log lines)."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
 
 
 def contains_secret(text: str, secrets: frozenset[str]) -> bool:

@@ -34,7 +34,7 @@ def looks_like_email(text: str) -> bool:
     return text.split(maxsplit=1) == [text]  # no whitespace anywhere
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=256)  # patterns are at most 1000 characters (forms.schema)
 def _compiled(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
@@ -83,8 +83,11 @@ def _check(field: ResolvedField, raw: Any) -> tuple[Any, list[str]]:
     if ftype == "email" and not looks_like_email(raw):
         errors.append("Must be an email address.")
     elif ftype == "url":
-        parts = urlsplit(raw)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        try:
+            parts = urlsplit(raw)
+        except ValueError:  # "http://[" : an unbalanced IPv6 bracket
+            parts = None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
             errors.append("Must be an http(s) URL.")
     elif ftype == "date":
         day = parse_iso_date(raw)

@@ -35,7 +35,7 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -46,7 +46,7 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True)
 
 
 def make_read_engine(url: str, engine: Engine) -> Engine:
@@ -58,7 +58,8 @@ def make_read_engine(url: str, engine: Engine) -> Engine:
     """
     if make_url(url).get_backend_name() == "sqlite":
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_recycle=1800, isolation_level="AUTOCOMMIT")
+    return create_engine(url, pool_size=10, max_overflow=20, pool_recycle=1800, isolation_level="AUTOCOMMIT",
+                         hide_parameters=True)
 
 
 # Any fixed 64-bit number: the PostgreSQL advisory lock that serialises migrations.

@@ -6,11 +6,11 @@ unverified one sees only the claims it sent itself. Tokens are stored hashed.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import secrets
-import string
-from dataclasses import dataclass, replace
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from sys import getsizeof
 from typing import Any
 
 from sqlalchemy import Engine, text
@@ -18,65 +18,29 @@ from sqlalchemy import Engine, text
 from forms.identity import ANONYMOUS, Identity
 from forms.lru import LRU
 
-from .db import dumps, now_ms
+from .db import now_ms
+from .session_change import _LOAD, METADATA_MAX_BYTES, SessionChange, SessionRow, upsert_profile
+from .tokens import VISITOR_ID_MAX, VisitorIds, hash_token, new_session_token
 
-_ALNUM = string.ascii_lowercase + string.digits
+__all__ = ["METADATA_MAX_BYTES", "VISITOR_ID_MAX", "SessionRow", "SessionStore", "hash_token"]
 TOUCH_EVERY_MS = 60 * 60 * 1000  # last_seen is written at most hourly: reads stay reads
 
-_LOAD = text(
-    "SELECT s.token_hash, s.visitor_id, s.user_id, s.verified, s.claimed, s.session_metadata,"
-    " s.last_seen, u.claimed, u.trusted"
-    " FROM sessions s LEFT JOIN users u ON u.user_id = s.user_id AND s.verified = :yes"
-    " WHERE s.token_hash = :h"
-)
 
-
-def new_visitor_id() -> str:
-    return f"v_{now_ms()}_{''.join(secrets.choice(_ALNUM) for _ in range(12))}"
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def merge(base_text: str | None, update: dict[str, Any]) -> str:
-    """Top-level merge: new keys win, a nested object is replaced whole."""
-    base = json.loads(base_text or "{}")
-    base.update(update)
-    return dumps(base)
-
-
-@dataclass(frozen=True, slots=True)
-class SessionRow:
-    token_hash: str
-    visitor_id: str
-    user_id: str | None
-    verified: bool
-    claimed: str
-    session_metadata: str
-    last_seen: int
-    profile_claimed: str | None = None
-    profile_trusted: str | None = None
-
-    @classmethod
-    def from_row(cls, row: Any) -> SessionRow:
-        """From a row of ``_LOAD`` (a DBAPI tuple or a SQLAlchemy row)."""
-        return cls(row[0], row[1], row[2], bool(row[3]), row[4], row[5], row[6], row[7], row[8])
-
-    @property
-    def cache_key(self) -> tuple[Any, ...]:
-        if self.verified:
-            return (self.user_id, self.visitor_id, True, self.profile_claimed,
-                    self.profile_trusted, self.session_metadata)
-        return (self.user_id, self.visitor_id, False, self.claimed, None, self.session_metadata)
+def identity_bytes(key: tuple[Any, ...], _identity: Identity) -> int:
+    """The stored JSON texts in the key, and the frozen structures built from
+    them (at most ~10x their text; tests check it)."""
+    texts = sum(getsizeof(part) for part in key if isinstance(part, str))
+    return 11 * texts + 2048
 
 
 class SessionStore:
-    def __init__(self, engine: Engine, ttl_days: float, read_engine: Engine | None = None) -> None:
+    def __init__(self, engine: Engine, ttl_days: float, read_engine: Engine | None = None,
+                 secret: str = "", cache_bytes: int = 4 << 20) -> None:
         self.engine = engine
+        self.visitor_ids = VisitorIds(secret)
         self.read_engine = read_engine or engine
         self.ttl_ms = int(ttl_days * 86400 * 1000)
-        self.identities: LRU[tuple[Any, ...], Identity] = LRU(4096)
+        self.identities: LRU[tuple[Any, ...], Identity] = LRU(4096, cache_bytes, identity_bytes)
         # The per-request read goes straight to the pooled DBAPI connection:
         # one indexed primary-key lookup, none of the ORM/Core result machinery.
         mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
@@ -145,9 +109,10 @@ class SessionStore:
 
     # -- writes ------------------------------------------------------------
     def create(self, visitor_id: str | None = None) -> tuple[str, SessionRow]:
-        token = secrets.token_urlsafe(32)
+        """A new anonymous session; ``visitor_id`` must be one :meth:`is_our_visitor` accepts."""
+        token = new_session_token()
         now = now_ms()
-        row = SessionRow(hash_token(token), visitor_id or new_visitor_id(), None, False, "{}", "{}", now)
+        row = SessionRow(hash_token(token), visitor_id or self.visitor_ids.issue(), None, False, "{}", "{}", now)
         with self.engine.begin() as conn:
             conn.execute(
                 text(
@@ -159,27 +124,16 @@ class SessionStore:
             )
         return token, row
 
-    def _reload(self, conn: Any, token_hash: str) -> SessionRow:
-        return SessionRow.from_row(conn.execute(_LOAD, {"h": token_hash, "yes": True}).one())
+    def is_our_visitor(self, visitor_id: str) -> bool:
+        return self.visitor_ids.is_ours(visitor_id)
 
-    def _upsert_profile(
-        self, conn: Any, user_id: str, claims: dict[str, Any], trusted: dict[str, Any]
-    ) -> None:
-        """Merge into the user's profile, creating it; row-locked on PostgreSQL."""
-        now = now_ms()
-        conn.execute(
-            text("INSERT INTO users (user_id, claimed, trusted, created_at, updated_at)"
-                 " VALUES (:u, '{}', '{}', :n, :n) ON CONFLICT (user_id) DO NOTHING"),
-            {"u": user_id, "n": now},
-        )
-        lock = " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
-        current = conn.execute(
-            text("SELECT claimed, trusted FROM users WHERE user_id = :u" + lock), {"u": user_id}
-        ).one()
-        conn.execute(
-            text("UPDATE users SET claimed = :c, trusted = :t, updated_at = :n WHERE user_id = :u"),
-            {"c": merge(current[0], claims), "t": merge(current[1], trusted), "n": now, "u": user_id},
-        )
+    @contextmanager
+    def change(self, session: SessionRow) -> Iterator[SessionChange]:
+        """Every change to a session in one transaction: all of it lands or none."""
+        with self.engine.begin() as conn:
+            tx = SessionChange(conn, session)
+            yield tx
+            tx.finish()
 
     def delete_expired(self) -> int:
         """Remove sessions idle past the TTL (they can never be used again)."""
@@ -187,18 +141,10 @@ class SessionStore:
             return conn.execute(text("DELETE FROM sessions WHERE last_seen < :t"),
                                 {"t": now_ms() - self.ttl_ms}).rowcount
 
-    def _locked(self, conn: Any, token_hash: str, column: str) -> str:
-        """Lock the session row (a write first: a row lock on PostgreSQL, the write
-        lock on SQLite) and read ``column``, so concurrent merges serialise."""
-        conn.execute(text("UPDATE sessions SET last_seen = :t WHERE token_hash = :h"),
-                     {"t": now_ms(), "h": token_hash})
-        return conn.execute(text(f"SELECT {column} FROM sessions WHERE token_hash = :h"),
-                            {"h": token_hash}).scalar_one()
-
     def set_trusted(self, user_id: str, trusted: dict[str, Any]) -> None:
         """Server-to-server trusted metadata (the admin API)."""
         with self.engine.begin() as conn:
-            self._upsert_profile(conn, user_id, {}, trusted)
+            upsert_profile(conn, user_id, {}, trusted)
 
     def profile(self, user_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
         with self.engine.connect() as conn:
@@ -206,67 +152,3 @@ class SessionStore:
                 text("SELECT claimed, trusted FROM users WHERE user_id = :u"), {"u": user_id}
             ).first()
         return None if row is None else (json.loads(row[0]), json.loads(row[1]))
-
-    def identify(
-        self,
-        session: SessionRow,
-        user_id: str,
-        claims: dict[str, Any],
-        trusted: dict[str, Any],
-        verified: bool,
-    ) -> SessionRow:
-        """Attach ``user_id`` to the session. Only a verified one touches the profile."""
-        with self.engine.begin() as conn:
-            if verified:
-                self._upsert_profile(conn, user_id, claims, trusted)
-                conn.execute(
-                    text("UPDATE sessions SET user_id = :u, verified = :yes, claimed = '{}'"
-                         " WHERE token_hash = :h"),
-                    {"u": user_id, "yes": True, "h": session.token_hash},
-                )
-                # Anonymous submissions of this visitor move to the verified user.
-                conn.execute(
-                    text("UPDATE submissions SET owner_id = :u WHERE visitor_id = :v"
-                         " AND owner_id IS NULL AND user_id IS NULL"),
-                    {"u": user_id, "v": session.visitor_id},
-                )
-            else:
-                current = self._locked(conn, session.token_hash, "claimed")
-                same = session.user_id == user_id and not session.verified
-                claimed = merge(current if same else "{}", claims)
-                conn.execute(
-                    text("UPDATE sessions SET user_id = :u, verified = :no, claimed = :c"
-                         " WHERE token_hash = :h"),
-                    {"u": user_id, "no": False, "c": claimed, "h": session.token_hash},
-                )
-            return self._reload(conn, session.token_hash)
-
-    def update_user(self, session: SessionRow, claims: dict[str, Any]) -> SessionRow:
-        with self.engine.begin() as conn:
-            if session.verified:
-                self._upsert_profile(conn, session.user_id or "", claims, {})
-            else:
-                current = self._locked(conn, session.token_hash, "claimed")
-                conn.execute(
-                    text("UPDATE sessions SET claimed = :c WHERE token_hash = :h"),
-                    {"c": merge(current, claims), "h": session.token_hash},
-                )
-            return self._reload(conn, session.token_hash)
-
-    def update_session_metadata(self, session: SessionRow, metadata: dict[str, Any]) -> SessionRow:
-        with self.engine.begin() as conn:
-            current = self._locked(conn, session.token_hash, "session_metadata")
-            conn.execute(
-                text("UPDATE sessions SET session_metadata = :m WHERE token_hash = :h"),
-                {"m": merge(current, metadata), "h": session.token_hash},
-            )
-            return self._reload(conn, session.token_hash)
-
-    def reset(self, session: SessionRow) -> SessionRow:
-        with self.engine.begin() as conn:
-            conn.execute(
-                text("UPDATE sessions SET user_id = NULL, verified = :no, claimed = '{}',"
-                     " session_metadata = '{}' WHERE token_hash = :h"),
-                {"no": False, "h": session.token_hash},
-            )
-            return self._reload(conn, session.token_hash)

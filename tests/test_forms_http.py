@@ -186,6 +186,9 @@ def test_demo_page_lists_forms_and_personas(make_app):
     data = c.get("/api/forms/support_ticket").json
     assert [o["value"] for o in field(data, "priority")["options"]] == ["critical", "high", "normal"]
     assert field(data, "email")["disabled"] is True
+    # Signing in gave the session a new token (no fixation), so the old page's CSRF token is void.
+    assert c.post("/demo/persona", data={"persona": "pro", "csrf_token": csrf}).status_code == 400
+    csrf = re.search(r'name="csrf_token" value="([0-9a-f]+)"', c.get("/").get_data(as_text=True)).group(1)
     c.post("/demo/persona", data={"persona": "claims-enterprise", "csrf_token": csrf})
     data = c.get("/api/forms/support_ticket").json
     assert [o["value"] for o in field(data, "priority")["options"]] == ["high", "normal", "low"]

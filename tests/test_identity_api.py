@@ -16,11 +16,17 @@ def test_session_endpoint_gives_token_and_visitor_id(client):
     r = client.post("/api/session")
     assert r.status_code == 201
     assert r.json["visitorId"].startswith("v_") and len(r.json["sessionToken"]) >= 40
-    r2 = client.post("/api/session", json={"visitorId": "v_1700000000000_abc123xyz"})
-    assert r2.status_code == 201 and r2.json["visitorId"] == "v_1700000000000_abc123xyz"
+    issued = r.json["visitorId"]
+    r2 = client.post("/api/session", json={"visitorId": issued})  # one this Prefill issued comes back
+    assert r2.status_code == 201 and r2.json["visitorId"] == issued and r2.json["warnings"] == []
+    r3 = client.post("/api/session", json={"visitorId": "v_1700000000000_abc123xyz"})  # one it did not: replaced
+    assert r3.status_code == 201 and r3.json["visitorId"] not in ("v_1700000000000_abc123xyz", issued)
+    assert "not issued by this Prefill" in r3.json["warnings"][0]
 
 
-@pytest.mark.parametrize("visitor", ["v_1_abc", "visitor", "v_1700000000000_ABCDEFGHI", 5])
+@pytest.mark.parametrize("visitor", ["v_1_abc", "visitor", "v_1700000000000_ABCDEFGHI", 5,
+                                     "v_1700000000000_" + "a" * 48, "v_1700000000000_abc123xyz\n",
+                                     "v_\u0661\u0667\u0660\u0660000000000_abc123xyz"])
 def test_bad_visitor_id_is_refused(client, visitor):
     r = client.post("/api/session", json={"visitorId": visitor})
     assert r.status_code == 400 and r.json["error"]["code"] == "validation_failed"

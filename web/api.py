@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -12,17 +13,20 @@ from forms.resolve import ResolvedForm
 from forms.schema import humanize
 from forms.validate import looks_like_email, validate_submission
 from store import cursor as cursors
+from store.session_change import SessionChange
 from store.sessions import SessionRow
-from store.submissions import request_hash
+from store.submissions import request_hash, scoped_key
 
 from . import bodies
-from .context import current_identity, current_session, ensure_session, replace_session, start_session
-from .rendering import form_json
+from .context import change_session, current_identity, current_session, ensure_session, start_session
+from .origins import check_state_change
+from .rendering import cached_page, form_json
 from .state import state
 from .submit import store_submission
 from .verify import check_user_hash, verify_identity_token
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+bp.before_request(check_state_change)
 
 # Query parameters Prefill reads itself; never passed to providers.
 RESERVED_ARGS = frozenset({"embed"})
@@ -106,36 +110,29 @@ def verify(body: dict[str, Any], warnings: list[str]) -> tuple[bool, dict[str, A
     return True, trusted
 
 
-def identify_session(body: dict[str, Any], warnings: list[str]) -> None:
+def prepare_identify(body: dict[str, Any], warnings: list[str]) -> Callable[[SessionChange], None]:
+    """Check an identify completely (401/400 here); the returned step writes it."""
     claims = _claims(body)
     _claim_warnings(body["userId"], claims, warnings)
     verified, trusted = verify(body, warnings)
-    row = ensure_session()
-    replace_session(state().sessions.identify(row, body["userId"], claims, trusted, verified))
+    return lambda tx: tx.identify(body["userId"], claims, trusted, verified)
 
 
-def update_user(body: dict[str, Any], warnings: list[str]) -> None:
-    row = ensure_session()
-    if row.user_id is None:
-        raise NotIdentified()
-    if body["userId"] != row.user_id:
-        raise UserMismatch()
-    claims = _claims(body)
-    _claim_warnings(body["userId"], claims, warnings)
-    replace_session(state().sessions.update_user(row, claims))
-
-
-def update_session(body: dict[str, Any]) -> None:
-    bodies.check_metadata(body["metadata"], "metadata")
-    row = ensure_session()
-    replace_session(state().sessions.update_session_metadata(row, body["metadata"]))
+def identify_session(body: dict[str, Any], warnings: list[str]) -> None:
+    step = prepare_identify(body, warnings)
+    with change_session(rotate=True) as tx:
+        step(tx)
 
 
 @bp.post("/session")
 def new_session() -> tuple[Response, int]:
     body = bodies.load(bodies.SessionBody(), bodies.read_json() if request.get_data() else {})
-    token, row = start_session(body.get("visitorId"))
-    return private(jsonify({"sessionToken": token, "visitorId": row.visitor_id})), 201
+    visitor_id, warnings = body.get("visitorId"), []
+    if visitor_id and not state().sessions.is_our_visitor(visitor_id):
+        warnings.append("visitorId was not issued by this Prefill; a new one was issued instead.")
+        visitor_id = None
+    token, row = start_session(visitor_id)
+    return private(jsonify({"sessionToken": token, "visitorId": row.visitor_id, "warnings": warnings})), 201
 
 
 @bp.post("/identify")
@@ -146,37 +143,61 @@ def identify() -> tuple[Response, int]:
     return identity_answer(warnings)
 
 
+def _own_user(user_id: str) -> None:
+    row = ensure_session()
+    if row.user_id is None:
+        raise NotIdentified()
+    if user_id != row.user_id:
+        raise UserMismatch()
+
+
 @bp.post("/user")
 def user() -> tuple[Response, int]:
     body = bodies.load(bodies.UserFields(), bodies.read_json())
     warnings: list[str] = []
-    update_user(body, warnings)
+    _own_user(body["userId"])
+    claims = _claims(body)
+    _claim_warnings(body["userId"], claims, warnings)
+    with change_session() as tx:
+        tx.update_user(claims)
     return identity_answer(warnings)
 
 
 @bp.post("/session/metadata")
 def session_metadata() -> tuple[Response, int]:
     body = bodies.load(bodies.SessionMetadataBody(), bodies.read_json())
-    update_session(body)
+    bodies.check_metadata(body["metadata"], "metadata")
+    with change_session() as tx:
+        tx.update_session_metadata(body["metadata"])
     return identity_answer([])
 
 
 @bp.post("/update")
 def update() -> tuple[Response, int]:
-    """Deprecated combined call: identify-or-updateUser, then updateSession."""
+    """Deprecated combined call: identify-or-updateUser, then updateSession.
+    Everything is checked first and written in one transaction: all or nothing."""
     body = bodies.load(bodies.UpdateBody(), bodies.read_json())
     warnings = ["POST /api/update is deprecated: use /api/identify, /api/user and /api/session/metadata."]
     user_part, session_part = body.get("user"), body.get("session")
+    steps: list[Callable[[SessionChange], None]] = []
+    rotate = False
     if user_part:
         row = current_session()
         if row is None or row.user_id != user_part["userId"]:
-            identify_session(user_part, warnings)
+            steps.append(prepare_identify(user_part, warnings))
+            rotate = True
         else:
-            merged = {**(user_part.get("userMetadata") or {}), **(user_part.get("metadata") or {})}
-            update_user({"userId": user_part["userId"], "email": user_part.get("email"),
-                         "name": user_part.get("name"), "metadata": merged}, warnings)
+            claims = _claims({"userId": user_part["userId"], "email": user_part.get("email"),
+                              "name": user_part.get("name"), "userMetadata": user_part.get("userMetadata"),
+                              "metadata": user_part.get("metadata")})
+            _claim_warnings(user_part["userId"], claims, warnings)
+            steps.append(lambda tx: tx.update_user(claims))
     if session_part:
-        update_session(session_part)
+        bodies.check_metadata(session_part["metadata"], "session.metadata")
+        steps.append(lambda tx: tx.update_session_metadata(session_part["metadata"]))
+    with change_session(rotate=rotate) as tx:
+        for step in steps:
+            step(tx)
     response, status = identity_answer(warnings)
     response.headers["Deprecation"] = "true"
     return response, status
@@ -184,8 +205,8 @@ def update() -> tuple[Response, int]:
 
 @bp.post("/reset")
 def reset() -> tuple[Response, int]:
-    row = ensure_session()
-    replace_session(state().sessions.reset(row))
+    with change_session(rotate=True) as tx:
+        tx.reset()
     return identity_answer([])
 
 
@@ -204,9 +225,7 @@ def list_forms() -> Response:
 @bp.get("/forms/<name>")
 def get_form(name: str) -> Response:
     form = resolve_for_request(name)
-    body = form.memo.get("json")
-    if body is None:
-        body = form.memo["json"] = form_json(form)
+    (body,) = cached_page(form, "json", lambda: (form_json(form),))
     return private(Response(body, mimetype="application/json"))
 
 
@@ -242,12 +261,14 @@ def create_submission(name: str) -> tuple[Response, int]:
     key = idempotency_key()
     row = ensure_session()
     st = state()
-    digest = request_hash(name, args, body["values"])
+    identity = st.sessions.identity(row)
+    digest = request_hash(name, args, body["values"], identity)
     if key:
+        key = scoped_key(identity, key)
         found = st.submissions.replay(row.visitor_id, key, digest)
         if found:
             return private(jsonify(found[1])), found[0]
-    form = st.engine.resolve(name, args, st.sessions.identity(row))
+    form = st.engine.resolve(name, args, identity)
     clean = validate_submission(form, body["values"])
     status, answer, _ = store_submission(name, args, clean, row, key, digest)
     return private(jsonify(answer)), status

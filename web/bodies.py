@@ -10,28 +10,32 @@ from typing import Any
 from flask import request
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from forms.errors import InvalidJSON, ValidationFailed
+from forms.errors import InvalidJSON, UnsupportedMediaType, ValidationFailed
+from store.sessions import METADATA_MAX_BYTES, VISITOR_ID_MAX
 
-METADATA_MAX_BYTES = 16 * 1024
-VISITOR_ID = r"^v_\d{10,16}_[a-z0-9]{9,64}$"
+# The columns decide the limits: visitor_id is 64 characters, user_id 255.
+VISITOR_ID = re.compile(rf"\Av_[0-9]{{10,16}}_[a-z0-9]{{9,{VISITOR_ID_MAX - 19}}}\Z")
 # Identifiers are stored as text columns: no control characters (PostgreSQL refuses NUL).
-IDENTIFIER = r"^[^\x00-\x1f\x7f]{1,255}$"
+IDENTIFIER = re.compile(r"\A[^\x00-\x1f\x7f]{1,255}\Z")
 IDENTIFIER_ERROR = "Must be 1 to 255 characters, without control characters."
 
 
 def identifier(value: str, field: str) -> str:
     """``value`` if it can be a userId (or another stored name), else 400 naming ``field``."""
-    if not re.match(IDENTIFIER, value):
+    if not IDENTIFIER.fullmatch(value):
         raise ValidationFailed(fields={field: [IDENTIFIER_ERROR]})
     return value
 
 
 MAX_DEPTH = 32
+# JSON numbers are IEEE doubles in most clients: beyond this an integer is not
+# what the sender meant, and a 400-digit one overflows float arithmetic.
+MAX_SAFE_INTEGER = 2**53 - 1
 
 
-def _shape_problem(value: Any, limit: int) -> str | None:
-    """Too deep, or a non-finite number (``1e400`` parses to infinity)? Iterative:
-    no recursion to exhaust."""
+def shape_problem(value: Any, limit: int = MAX_DEPTH) -> str | None:
+    """Too deep, a non-finite number (``1e400`` parses to infinity) or an integer
+    past 2**53? Iterative: no recursion to exhaust."""
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
@@ -41,7 +45,23 @@ def _shape_problem(value: Any, limit: int) -> str | None:
             stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict) else item))
         elif isinstance(item, float) and not math.isfinite(item):
             return "Numbers must be finite."
+        elif isinstance(item, int) and not isinstance(item, bool) and abs(item) > MAX_SAFE_INTEGER:
+            return f"Integers must be within ±{MAX_SAFE_INTEGER}."
     return None
+
+
+def _has_lone_surrogate(body: dict[str, Any]) -> bool:
+    """``"\\ud800"`` is valid JSON but no text: it cannot be stored or sent on."""
+    try:
+        json.dumps(body, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def is_json_request() -> bool:
+    mimetype = request.mimetype
+    return mimetype == "application/json" or (mimetype.startswith("application/") and mimetype.endswith("+json"))
 
 
 def read_json() -> dict[str, Any]:
@@ -49,6 +69,8 @@ def read_json() -> dict[str, Any]:
     raw = request.get_data(cache=True)
     if not raw.strip():
         raise InvalidJSON("The request body is empty; send a JSON object.")
+    if not is_json_request():
+        raise UnsupportedMediaType()
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
@@ -57,7 +79,7 @@ def read_json() -> dict[str, Any]:
         raise InvalidJSON(f"The request body nests more than {MAX_DEPTH} levels deep.") from None
     if not isinstance(body, dict):
         raise ValidationFailed("The request body must be a JSON object.", {"_schema": ["Must be an object."]})
-    problem = _shape_problem(body, MAX_DEPTH)
+    problem = shape_problem(body) or (_has_lone_surrogate(body) and "Strings must be valid Unicode text.")
     if problem:
         raise ValidationFailed(f"The request body is not acceptable: {problem}", {"_schema": [problem]})
     return body
@@ -82,7 +104,7 @@ def load(schema: Schema, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def check_metadata(value: dict[str, Any], field: str) -> None:
-    if len(json.dumps(value, separators=(",", ":")).encode()) > METADATA_MAX_BYTES:
+    if len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()) > METADATA_MAX_BYTES:
         raise ValidationFailed(fields={field: ["Must be at most 16 KiB of JSON."]})
 
 
@@ -94,7 +116,7 @@ class _Strict(Schema):
 class SessionBody(_Strict):
     visitorId = fields.String(
         allow_none=True,
-        validate=validate.Regexp(VISITOR_ID, error="Must look like v_<unix ms>_<9+ chars a-z0-9>."),
+        validate=validate.Regexp(VISITOR_ID, error=f"Must look like v_<ms>_<a-z0-9>, {VISITOR_ID_MAX} chars at most."),
     )
 
 

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from flask import current_app, g, request
 from werkzeug.wrappers import Response
 
 from forms.errors import InvalidSession
 from forms.identity import Identity
+from store.session_change import SessionChange
 from store.sessions import SessionRow
 
 from .state import state
@@ -47,11 +50,18 @@ def current_session() -> SessionRow | None:
     if row is not _UNSET:
         return row  # type: ignore[return-value]
     token, bearer = _request_token()
+    g.prefill_bearer = bearer
     row = state().sessions.load(token) if token else None
     if bearer and row is None:
         raise InvalidSession()
     g.prefill_session = row
     return row
+
+
+def is_bearer_request() -> bool:
+    """Authenticated by ``Authorization: Bearer`` (not by a cookie: not CSRF-able)."""
+    current_session()
+    return bool(g.get("prefill_bearer"))
 
 
 def start_session(visitor_id: str | None = None) -> tuple[str, SessionRow]:
@@ -61,16 +71,28 @@ def start_session(visitor_id: str | None = None) -> tuple[str, SessionRow]:
     return token, row
 
 
+@contextmanager
+def change_session(rotate: bool = False) -> Iterator[SessionChange]:
+    """Change the request's session in one transaction. ``rotate`` gives a cookie
+    session a new token (identify and reset: no session fixation); a bearer
+    session keeps its token, which the integrator's page holds."""
+    row = ensure_session()
+    fresh = g.get("prefill_new_token") is not None
+    with state().sessions.change(row) as tx:
+        yield tx
+        if rotate and not fresh and not is_bearer_request():
+            tx.rotate()
+    g.prefill_session = tx.row
+    if tx.new_token:
+        g.prefill_new_token = tx.new_token
+
+
 def ensure_session() -> SessionRow:
     """The request's session, creating one (and its cookie) when there is none."""
     row = current_session()
     if row is None:
         _, row = start_session()
     return row
-
-
-def replace_session(row: SessionRow) -> None:
-    g.prefill_session = row
 
 
 def current_identity() -> Identity:

@@ -17,8 +17,7 @@ from forms.errors import CSRFFailed, ValidationFailed
 from webhooks.signing import verify
 
 from .api import identify_session
-from .context import csrf_token, ensure_session, replace_session
-from .state import state
+from .context import change_session, csrf_token, ensure_session
 from .verify import sign_identity_token
 
 bp = Blueprint("demo", __name__)
@@ -46,13 +45,14 @@ PERSONAS: dict[str, dict] = {
 @bp.post("/demo/persona")
 def choose() -> Response:
     row = ensure_session()
-    if not hmac.compare_digest(request.form.get("csrf_token", ""), csrf_token(row)):
+    if not hmac.compare_digest(request.form.get("csrf_token", "").encode(), csrf_token(row).encode()):
         raise CSRFFailed()
     persona = PERSONAS.get(request.form.get("persona", ""))
     if persona is None:
         raise ValidationFailed(fields={"persona": ["Unknown persona."]})
     if persona["userId"] is None:
-        replace_session(state().sessions.reset(row))
+        with change_session(rotate=True) as tx:
+            tx.reset()
     else:
         # What an integrator's backend would hand its page: a signed identityToken
         # (without IDENTITY_SECRET the claims are sent unsigned instead).

@@ -12,7 +12,7 @@ from forms.validate import validate_submission
 
 from .api import form_args
 from .context import csrf_token, current_identity, ensure_session
-from .rendering import render_form
+from .rendering import form_page, render_form
 from .state import state
 from .submit import store_submission
 
@@ -35,12 +35,7 @@ def html_headers(response: Response) -> Response:
 def show(name: str) -> Response:
     row = ensure_session()  # CSRF is bound to a session, so a first visit starts one
     form = state().engine.resolve(name, form_args(), current_identity())
-    embed = request.args.get("embed") == "1"
-    csrf = csrf_token(row)
-    key = ("html", embed, csrf)
-    page = form.memo.get(key)
-    if page is None:
-        page = form.memo[key] = render_form(form, csrf, embed)
+    page = form_page(form, csrf_token(row), request.args.get("embed") == "1")
     return html_headers(Response(page, mimetype="text/html"))
 
 
@@ -55,7 +50,7 @@ def submit(name: str) -> Response | tuple[Response, int]:
     for f in form.fields:  # locked fields always show the known value
         if f.disabled:
             shown[f.name] = f.value
-    if not hmac.compare_digest(request.form.get("csrf_token", ""), csrf):
+    if not hmac.compare_digest(request.form.get("csrf_token", "").encode(), csrf.encode()):
         err = CSRFFailed()
         page = render_form(form, csrf, embed, shown=shown, notice=err)
         return html_headers(Response(page, status=err.status, mimetype="text/html"))

@@ -8,6 +8,8 @@ by that value: a new user's form renders just the fields that differ for them
 from __future__ import annotations
 
 import json
+import secrets
+from sys import getsizeof
 from typing import Any
 
 from flask import current_app, render_template
@@ -15,9 +17,48 @@ from markupsafe import Markup
 
 from forms import wtf
 from forms.errors import PrefillError
-from forms.resolve import ResolvedField, ResolvedForm
+from forms.resolve import ResolvedField, ResolvedForm, field_bytes
 
 from .state import state
+
+# Cached pages are shared by every visitor who sees the same form: the CSRF
+# token, which is per visitor, is cut out at this unguessable mark and put back
+# in at serve time, so the cache holds one page per form, not one per visitor.
+CSRF_SLOT = f"csrf-slot-{secrets.token_hex(16)}"
+
+
+def fragment_bytes(key: tuple[str, ResolvedField], value: str) -> int:
+    return getsizeof(value) + field_bytes(key[1]) + 100
+
+
+def page_bytes(key: tuple[Any, ...], value: tuple[str, ...]) -> int:
+    """The page's text, plus the form key it keeps alive (its fingerprint and
+    identity texts are usually shared with the engine's caches: counted anyway)."""
+    held = sum(getsizeof(part) for part in value) + 300
+    for part in key[1]:
+        if isinstance(part, str):
+            held += getsizeof(part)
+        elif isinstance(part, tuple):
+            held += sum(getsizeof(p) for p in part if isinstance(p, str))
+    return held
+
+
+def cached_page(form: ResolvedForm, kind: Any, render: Any) -> tuple[str, ...]:
+    """``render()`` once per form and ``kind`` while the byte-bounded cache keeps it."""
+    if form.key is None:
+        return render()
+    pages = state().pages
+    found = pages.get((kind, form.key))
+    if found is None:
+        found = render()
+        pages.put((kind, form.key), found)
+    return found
+
+
+def form_page(form: ResolvedForm, csrf: str, embed: bool) -> str:
+    head, tail = cached_page(form, ("html", embed),
+                             lambda: tuple(render_form(form, CSRF_SLOT, embed).split(CSRF_SLOT, 1)))
+    return head + csrf + tail
 
 
 def _field_macro() -> Any:  # a Jinja macro

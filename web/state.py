@@ -27,6 +27,7 @@ class PrefillState:
     sessions: SessionStore
     submissions: SubmissionStore
     fragments: LRU[tuple[str, Any], Markup | str]  # rendered fields by (kind, resolved field); web.rendering
+    pages: LRU[tuple[Any, ...], tuple[str, ...]]  # rendered pages by (kind, form key); web.rendering
 
 
 def state() -> PrefillState:

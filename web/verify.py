@@ -18,7 +18,8 @@ def user_hash(secret: str, user_id: str) -> str:
 
 
 def check_user_hash(secret: str, user_id: str, given: str) -> bool:
-    return hmac.compare_digest(user_hash(secret, user_id), given.strip().lower())
+    """Constant time, on bytes: a non-ASCII ``given`` is simply wrong, not an error."""
+    return hmac.compare_digest(user_hash(secret, user_id).encode(), given.strip().lower().encode())
 
 
 def verify_identity_token(

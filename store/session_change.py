@@ -1,0 +1,141 @@
+"""Changing a session: identify, update the user or session metadata, reset,
+rotate the token — each a step of one transaction (:meth:`SessionStore.change`),
+so a combined call such as ``POST /api/update`` lands whole or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from forms.errors import ValidationFailed
+
+from .db import dumps, now_ms
+from .tokens import hash_token, new_session_token
+
+METADATA_MAX_BYTES = 16 * 1024
+
+_LOAD = text(
+    "SELECT s.token_hash, s.visitor_id, s.user_id, s.verified, s.claimed, s.session_metadata,"
+    " s.last_seen, u.claimed, u.trusted"
+    " FROM sessions s LEFT JOIN users u ON u.user_id = s.user_id AND s.verified = :yes"
+    " WHERE s.token_hash = :h"
+)
+
+
+def merge(base_text: str | None, update: dict[str, Any], field: str) -> str:
+    """Top-level merge: new keys win, a nested object is replaced whole. The
+    16 KiB limit holds for the merged result, not only for each request."""
+    base = json.loads(base_text or "{}")
+    base.update(update)
+    merged = dumps(base)
+    if len(merged.encode()) > METADATA_MAX_BYTES:
+        raise ValidationFailed(fields={field: ["Together with what is stored, must be at most 16 KiB of JSON."]})
+    return merged
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRow:
+    token_hash: str
+    visitor_id: str
+    user_id: str | None
+    verified: bool
+    claimed: str
+    session_metadata: str
+    last_seen: int
+    profile_claimed: str | None = None
+    profile_trusted: str | None = None
+
+    @classmethod
+    def from_row(cls, row: Any) -> SessionRow:
+        """From a row of ``_LOAD`` (a DBAPI tuple or a SQLAlchemy row)."""
+        return cls(row[0], row[1], row[2], bool(row[3]), row[4], row[5], row[6], row[7], row[8])
+
+    @property
+    def cache_key(self) -> tuple[Any, ...]:
+        if self.verified:
+            return (self.user_id, self.visitor_id, True, self.profile_claimed,
+                    self.profile_trusted, self.session_metadata)
+        return (self.user_id, self.visitor_id, False, self.claimed, None, self.session_metadata)
+
+
+def upsert_profile(conn: Connection, user_id: str, claims: dict[str, Any], trusted: dict[str, Any]) -> None:
+    """Merge into the user's profile, creating it; row-locked on PostgreSQL."""
+    now = now_ms()
+    conn.execute(
+        text("INSERT INTO users (user_id, claimed, trusted, created_at, updated_at)"
+             " VALUES (:u, '{}', '{}', :n, :n) ON CONFLICT (user_id) DO NOTHING"),
+        {"u": user_id, "n": now},
+    )
+    lock = " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
+    current = conn.execute(text("SELECT claimed, trusted FROM users WHERE user_id = :u" + lock), {"u": user_id}).one()
+    conn.execute(
+        text("UPDATE users SET claimed = :c, trusted = :t, updated_at = :n WHERE user_id = :u"),
+        {"c": merge(current[0], claims, "userMetadata"), "t": merge(current[1], trusted, "trusted"),
+         "n": now, "u": user_id},
+    )
+
+
+class SessionChange:
+    """The steps of one transaction on one session; ``row`` is the result."""
+
+    def __init__(self, conn: Connection, session: SessionRow) -> None:
+        self.conn = conn
+        self.row = session
+        self.new_token: str | None = None  # set by rotate()
+
+    def _locked(self, column: str) -> str:
+        """Lock the session row (a write first: a row lock on PostgreSQL, the write
+        lock on SQLite) and read ``column``, so concurrent merges serialise."""
+        params = {"t": now_ms(), "h": self.row.token_hash}
+        self.conn.execute(text("UPDATE sessions SET last_seen = :t WHERE token_hash = :h"), params)
+        return self.conn.execute(text(f"SELECT {column} FROM sessions WHERE token_hash = :h"),
+                                 {"h": self.row.token_hash}).scalar_one()
+
+    def _set(self, sql: str, **params: Any) -> None:
+        self.conn.execute(text(f"UPDATE sessions SET {sql} WHERE token_hash = :h"),
+                          {**params, "h": self.row.token_hash})
+
+    def identify(self, user_id: str, claims: dict[str, Any], trusted: dict[str, Any], verified: bool) -> None:
+        """Attach ``user_id`` to the session. Only a verified one touches the profile."""
+        if verified:
+            upsert_profile(self.conn, user_id, claims, trusted)
+            self._set("user_id = :u, verified = :yes, claimed = '{}'", u=user_id, yes=True)
+            # Anonymous submissions of this visitor move to the verified user.
+            self.conn.execute(
+                text("UPDATE submissions SET owner_id = :u WHERE visitor_id = :v"
+                     " AND owner_id IS NULL AND user_id IS NULL"),
+                {"u": user_id, "v": self.row.visitor_id},
+            )
+        else:
+            current = self._locked("claimed")
+            same = self.row.user_id == user_id and not self.row.verified
+            claimed = merge(current if same else "{}", claims, "userMetadata")
+            self._set("user_id = :u, verified = :no, claimed = :c", u=user_id, no=False, c=claimed)
+        self.row = replace(self.row, user_id=user_id, verified=verified)
+
+    def update_user(self, claims: dict[str, Any]) -> None:
+        if self.row.verified:
+            upsert_profile(self.conn, self.row.user_id or "", claims, {})
+        else:
+            self._set("claimed = :c", c=merge(self._locked("claimed"), claims, "userMetadata"))
+
+    def update_session_metadata(self, metadata: dict[str, Any]) -> None:
+        self._set("session_metadata = :m", m=merge(self._locked("session_metadata"), metadata, "metadata"))
+
+    def reset(self) -> None:
+        self._set("user_id = NULL, verified = :no, claimed = '{}', session_metadata = '{}'", no=False)
+        self.row = replace(self.row, user_id=None, verified=False)
+
+    def rotate(self) -> None:
+        """A new token for the same session (session fixation): the old one stops working."""
+        token = new_session_token()
+        self._set("token_hash = :new", new=hash_token(token))
+        self.row = replace(self.row, token_hash=hash_token(token))
+        self.new_token = token
+
+    def finish(self) -> None:
+        self.row = SessionRow.from_row(self.conn.execute(_LOAD, {"h": self.row.token_hash, "yes": True}).one())

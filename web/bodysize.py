@@ -1,0 +1,31 @@
+"""The body-size limit for bodies sent without ``Content-Length`` (chunked).
+
+Werkzeug caps such a stream at ``MAX_CONTENT_LENGTH`` by cutting it, so an
+oversized chunked body used to be truncated and processed. This middleware
+reads at most one byte past the limit up front and hands Flask a body with a
+length: a longer one then gets the ordinary 413 in the JSON error shape.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterable
+from typing import Any
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class ChunkedBodyLimit:
+    def __init__(self, app: WSGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        if chunked or (not environ.get("CONTENT_LENGTH") and environ.get("wsgi.input_terminated")):
+            data = environ["wsgi.input"].read(self.limit + 1)
+            environ["wsgi.input"] = io.BytesIO(data)
+            environ["CONTENT_LENGTH"] = str(len(data))  # limit + 1 when too long: werkzeug's 413
+            environ.pop("wsgi.input_terminated", None)
+            environ.pop("HTTP_TRANSFER_ENCODING", None)
+        return self.app(environ, start_response)
