@@ -124,6 +124,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from web.bodysize import ChunkedBodyLimit
     from web.context import set_session_cookie
     from web.errors import register_error_handlers
+    from web.headers import security_headers
     from web.rendering import fragment_bytes, page_bytes
     from web.state import PrefillState
 
@@ -168,6 +169,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.register_blueprint(demo.bp)
     register_error_handlers(app)
     app.after_request(set_session_cookie)
+    app.after_request(security_headers)
 
     from cli import register_cli
 

@@ -44,8 +44,17 @@ def schema_bytes(key: tuple[str, str], _schema: FormSchema) -> int:
     return 10 * len(key[1]) + getsizeof(key[1]) + 2048
 
 
-def resolved_bytes(_key: Any, form: ResolvedForm) -> int:
-    return form.weight
+def resolved_bytes(key: tuple[Any, ...], form: ResolvedForm) -> int:
+    """The form's own weight and the texts its key keeps alive (the fingerprint
+    and the identity's stored JSON), counted even when other caches share them."""
+    held, stack = form.weight + 200, list(key)
+    while stack:
+        part = stack.pop()
+        if isinstance(part, str):
+            held += getsizeof(part)
+        elif isinstance(part, tuple):
+            stack.extend(part)
+    return held
 
 
 class Engine:
@@ -87,9 +96,13 @@ class Engine:
         raw = self.call_provider(provider, args, identity)
         fp, schema = self.schema_for(name, raw)
         title = provider.title
-        if identity.cache_key is None:
+        uses_visitor = schema.memo.get("uses_visitor")
+        if uses_visitor is None:
+            uses_visitor = schema.memo["uses_visitor"] = "visitorId" in fp
+        ikey = identity.cache_key if uses_visitor else (identity.content_key or identity.cache_key)
+        if ikey is None:
             return resolve(name, schema, identity, self.sensitive, title)
-        key = (name, fp, identity.cache_key)
+        key = (name, fp, ikey)
         form = self._resolved.get(key)
         if form is None:
             form = resolve(name, schema, identity, self.sensitive, title, key=key)

@@ -46,6 +46,9 @@ class Identity:
     trusted: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
     session_metadata: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
     cache_key: Any = field(default=None, compare=False)
+    # The same without the visitorId: forms that do not template {{visitorId}}
+    # resolve alike for every visitor with the same data (all anonymous ones).
+    content_key: Any = field(default=None, compare=False)
 
     @classmethod
     def build(
@@ -58,6 +61,7 @@ class Identity:
         trusted: Mapping[str, Any] | None = None,
         session_metadata: Mapping[str, Any] | None = None,
         cache_key: Any = None,
+        content_key: Any = None,
     ) -> Identity:
         trusted = trusted or {}
         return cls(
@@ -68,6 +72,7 @@ class Identity:
             trusted=freeze(trusted),
             session_metadata=freeze(session_metadata or {}),
             cache_key=cache_key,
+            content_key=content_key,
         )
 
     @property
@@ -79,4 +84,4 @@ class Identity:
         return self.verified and self.user_id is not None
 
 
-ANONYMOUS = Identity(cache_key=("anonymous",))
+ANONYMOUS = Identity(cache_key=("anonymous",), content_key=("anonymous",))

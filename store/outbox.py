@@ -58,6 +58,12 @@ class Outbox:
                     attempts=r.attempts + 1, next_attempt_at=now + lease_ms))
         return [Claimed(r.id, r.submission_id, r.payload, r.attempts + 1) for r in rows]
 
+    def still_due(self, item: Claimed) -> bool:
+        """False when the delivery went away after it was claimed (the user was
+        erased): checked right before sending, so an erased user's data is not sent."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(W.c.id).where(W.c.id == item.id, W.c.status == "pending")).first() is not None
+
     def delivered(self, item: Claimed) -> None:
         with self.engine.begin() as conn:
             conn.execute(update(W).where(W.c.id == item.id, W.c.status == "pending").values(

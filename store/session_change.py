@@ -55,11 +55,15 @@ class SessionRow:
         return cls(row[0], row[1], row[2], bool(row[3]), row[4], row[5], row[6], row[7], row[8])
 
     @property
-    def cache_key(self) -> tuple[Any, ...]:
+    def content_key(self) -> tuple[Any, ...]:
+        """Everything the identity is made of but the visitorId (the exact stored texts)."""
         if self.verified:
-            return (self.user_id, self.visitor_id, True, self.profile_claimed,
-                    self.profile_trusted, self.session_metadata)
-        return (self.user_id, self.visitor_id, False, self.claimed, None, self.session_metadata)
+            return (self.user_id, True, self.profile_claimed, self.profile_trusted, self.session_metadata)
+        return (self.user_id, False, self.claimed, None, self.session_metadata)
+
+    @property
+    def cache_key(self) -> tuple[Any, ...]:
+        return (self.visitor_id, self.content_key)
 
 
 def upsert_profile(conn: Connection, user_id: str, claims: dict[str, Any], trusted: dict[str, Any]) -> None:

@@ -29,7 +29,7 @@ TOUCH_EVERY_MS = 60 * 60 * 1000  # last_seen is written at most hourly: reads st
 def identity_bytes(key: tuple[Any, ...], _identity: Identity) -> int:
     """The stored JSON texts in the key, and the frozen structures built from
     them (at most ~10x their text; tests check it)."""
-    texts = sum(getsizeof(part) for part in key if isinstance(part, str))
+    texts = getsizeof(key[0]) + sum(getsizeof(part) for part in key[1] if isinstance(part, str))
     return 11 * texts + 2048
 
 
@@ -103,6 +103,7 @@ class SessionStore:
                 trusted=trusted,
                 session_metadata=json.loads(session.session_metadata),
                 cache_key=key,
+                content_key=session.content_key,
             )
             self.identities.put(key, found)
         return found

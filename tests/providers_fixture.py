@@ -90,3 +90,19 @@ def echo_args(args: dict[str, str], user: Any) -> dict[str, Any]:
 @provider("locked_required")
 def locked_required(args: dict[str, str], user: Any) -> dict[str, Any]:
     return {"fields": [{"name": "account", "required": True, "disabled": True}, {"name": "note"}]}
+
+
+@provider("quoting")
+def quoting(args: dict[str, str], user: Any) -> dict[str, Any]:
+    """A provider whose exception quotes the user's token (then logged)."""
+    raise ValueError(f"upstream refused token {user.metadata.get('authToken')}")
+
+
+@provider("secret_copies")
+def secret_copies(args: dict[str, str], user: Any) -> dict[str, Any]:
+    """Copies a numeric secret into defaultValue and a secret into a pattern."""
+    pin, token = user.metadata.get("pinSecret"), user.metadata.get("authToken", "x")
+    return {"fields": [
+        {"name": "n", "type": "number", "defaultValue": pin},
+        {"name": "code", "pattern": f"{token}|[a-z]+"},
+    ]}

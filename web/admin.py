@@ -10,6 +10,7 @@ import csv
 import hmac
 import io
 import json
+import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -65,26 +66,32 @@ def safe_cell(value: Any) -> str:
 
 
 def _csv(filters: tuple[Any, ...]) -> Iterator[str]:
-    store = state().submissions
+    """One pass over the rows, spooled (to disk past 4 MiB) while the columns are
+    collected; then the header and the rows. Every exported row has all of its
+    columns, even when submissions arrive during the export."""
     seen: dict[str, None] = {}
-    for item in store.admin_iter(*filters):
-        for name in item["values"]:
-            seen.setdefault(name, None)
-    buf = io.StringIO()
-    writer = csv.writer(buf)
+    with tempfile.SpooledTemporaryFile(max_size=4 << 20, mode="w+", encoding="utf-8") as spool:
+        for item in state().submissions.admin_iter(*filters):
+            for name in item["values"]:
+                seen.setdefault(name, None)
+            spool.write(json.dumps(item, separators=(",", ":"), ensure_ascii=False) + "\n")
+        spool.seek(0)
+        buf = io.StringIO()
+        writer = csv.writer(buf)
 
-    def flush() -> str:
-        out = buf.getvalue()
-        buf.seek(0)
-        buf.truncate()
-        return out
+        def flush() -> str:
+            out = buf.getvalue()
+            buf.seek(0)
+            buf.truncate()
+            return out
 
-    writer.writerow([*FIXED_COLUMNS, *(f"values.{n}" for n in seen)])
-    yield flush()
-    for item in store.admin_iter(*filters):
-        writer.writerow([safe_cell(item[c]) for c in FIXED_COLUMNS]
-                        + [safe_cell(item["values"].get(n)) for n in seen])
+        writer.writerow([*FIXED_COLUMNS, *(f"values.{n}" for n in seen)])
         yield flush()
+        for line in spool:
+            item = json.loads(line)
+            writer.writerow([safe_cell(item[c]) for c in FIXED_COLUMNS]
+                            + [safe_cell(item["values"].get(n)) for n in seen])
+            yield flush()
 
 
 @bp.get("/submissions")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException
+from sqlalchemy.exc import DBAPIError
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from forms import errors as E
 
@@ -41,9 +42,18 @@ def register_error_handlers(app: Flask) -> None:
             mapped = E.PrefillError(err.description)
             mapped.status, mapped.code = err.code or 500, "http_error"
             return present(mapped)
-        return present(cls())
+        response, status = present(cls())
+        if isinstance(err, MethodNotAllowed) and err.valid_methods:
+            response.headers["Allow"] = ", ".join(err.valid_methods)
+        return response, status
 
     @app.errorhandler(Exception)
     def _crash(err: Exception) -> tuple[Response, int]:
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        if isinstance(err, DBAPIError):
+            # The driver's text can quote row values (PostgreSQL's DETAIL): log
+            # what failed, never the data. Parameters are hidden by the engine.
+            log.error("database error on %s %s: %s (SQLSTATE %s) in: %s", request.method, request.path,
+                      type(err.orig).__name__, getattr(err.orig, "sqlstate", None), err.statement)
+        else:
+            log.exception("unhandled error on %s %s", request.method, request.path)
         return present(E.PrefillError())

@@ -19,24 +19,12 @@ from .submit import store_submission
 bp = Blueprint("html", __name__)
 
 
-def html_headers(response: Response) -> Response:
-    cfg = current_app.config
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        f"form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors {cfg['FRAME_ANCESTORS']}"
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
-
-
 @bp.get("/forms/<name>")
 def show(name: str) -> Response:
     row = ensure_session()  # CSRF is bound to a session, so a first visit starts one
     form = state().engine.resolve(name, form_args(), current_identity())
     page = form_page(form, csrf_token(row), request.args.get("embed") == "1")
-    return html_headers(Response(page, mimetype="text/html"))
+    return Response(page, mimetype="text/html")
 
 
 @bp.post("/forms/<name>")
@@ -53,14 +41,14 @@ def submit(name: str) -> Response | tuple[Response, int]:
     if not hmac.compare_digest(request.form.get("csrf_token", "").encode(), csrf.encode()):
         err = CSRFFailed()
         page = render_form(form, csrf, embed, shown=shown, notice=err)
-        return html_headers(Response(page, status=err.status, mimetype="text/html"))
+        return Response(page, status=err.status, mimetype="text/html")
     try:
         clean = validate_submission(form, shown)
         _, body, _ = store_submission(name, args, clean, row, None, None)
     except SubmissionInvalid as err:
         err.message = "Please correct the fields marked below."
         page = render_form(form, csrf, embed, shown=shown, errors=err.fields, notice=err)
-        return html_headers(Response(page, status=422, mimetype="text/html"))
+        return Response(page, status=422, mimetype="text/html")
     target = url_for("html.thanks", name=name, ref=body["id"], embed="1" if embed else None)
     return redirect(target, code=303)
 
@@ -70,7 +58,7 @@ def thanks(name: str) -> Response:
     provider = state().registry.get(name)
     page = render_template("thanks.html", title=provider.title or name, ref=request.args.get("ref", "")[:40],
                            embed=request.args.get("embed") == "1", name=name)
-    return html_headers(Response(page, mimetype="text/html"))
+    return Response(page, mimetype="text/html")
 
 
 @bp.get("/")
@@ -85,4 +73,4 @@ def index() -> Response:
         row = ensure_session()
         context.update(personas=PERSONAS, csrf=csrf_token(row), me=current_identity(),
                        webhooks=list(RECEIVED), webhook_url=current_app.config["WEBHOOK_URL"])
-    return html_headers(Response(render_template("index.html", **context), mimetype="text/html"))
+    return Response(render_template("index.html", **context), mimetype="text/html")

@@ -35,11 +35,13 @@ def page_bytes(key: tuple[Any, ...], value: tuple[str, ...]) -> int:
     """The page's text, plus the form key it keeps alive (its fingerprint and
     identity texts are usually shared with the engine's caches: counted anyway)."""
     held = sum(getsizeof(part) for part in value) + 300
-    for part in key[1]:
+    stack = list(key[1])
+    while stack:
+        part = stack.pop()
         if isinstance(part, str):
             held += getsizeof(part)
         elif isinstance(part, tuple):
-            held += sum(getsizeof(p) for p in part if isinstance(p, str))
+            stack.extend(part)
     return held
 
 

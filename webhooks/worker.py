@@ -79,6 +79,9 @@ class Worker:
         return "failed", f"HTTP {status} (permanent)"
 
     def handle(self, item: Claimed) -> str:
+        if not self.outbox.still_due(item):
+            log.info("delivery %s skipped: it was erased after it was claimed", item.id)
+            return "erased"
         outcome, error = self.post(item)
         if outcome == "delivered":
             self.outbox.delivered(item)
