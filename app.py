@@ -120,7 +120,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from store.db import make_engine, make_read_engine, migrate
     from store.sessions import SessionStore
     from store.submissions import SubmissionStore
-    from web import admin, api, demo, html
+    from web import admin, api, demo, health, html
     from web.bodysize import ChunkedBodyLimit
     from web.context import set_session_cookie
     from web.errors import register_error_handlers
@@ -163,7 +163,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         pages=LRU(entries, budget // 4, page_bytes),
     )
 
-    for bp in (api.bp, html.bp, admin.bp):
+    for bp in (api.bp, html.bp, admin.bp, health.bp):
         app.register_blueprint(bp)
     if cfg["PREFILL_DEMO"]:
         app.register_blueprint(demo.bp)

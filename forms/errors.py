@@ -16,6 +16,7 @@ class PrefillError(Exception):
     status: int = 500
     code: str = "internal_error"
     message: str = "Internal error."
+    retry_after: int | None = None  # seconds, sent as Retry-After when set
 
     def __init__(
         self, message: str | None = None, fields: dict[str, list[str]] | None = None
@@ -110,11 +111,12 @@ class RateLimited(PrefillError):
 
     def __init__(self, retry_after: int = 1, message: str | None = None) -> None:
         super().__init__(message)
-        self.retry_after = retry_after
+        self.retry_after = max(1, retry_after)
 
 
 class StoreUnavailable(PrefillError):
     status, code, message = 503, "store_unavailable", "The database is not reachable; try again shortly."
+    retry_after = 2
 
 
 class PayloadTooLarge(PrefillError):

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,19 @@ def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
+# An unreachable database is a 503 within about this long, never a hung worker.
+STORE_TIMEOUT_S = 2
+
+
+def _pg_timeouts(url: str) -> dict[str, Any]:
+    """libpq: give up connecting after 2 s, and on a connection whose sent data
+    goes unacknowledged for 2 s (a dead peer); keepalives find idle dead ones."""
+    if make_url(url).get_backend_name() != "postgresql":
+        return {}
+    return {"connect_timeout": STORE_TIMEOUT_S, "tcp_user_timeout": STORE_TIMEOUT_S * 1000,
+            "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 2, "keepalives_count": 3}
+
+
 def make_engine(url: str) -> Engine:
     """An engine; SQLite files get WAL (durable on process crash) and a busy timeout."""
     parsed = make_url(url)
@@ -46,7 +60,8 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True)
+    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True,
+                         pool_timeout=STORE_TIMEOUT_S, connect_args=_pg_timeouts(url))
 
 
 def make_read_engine(url: str, engine: Engine) -> Engine:
@@ -59,7 +74,7 @@ def make_read_engine(url: str, engine: Engine) -> Engine:
     if make_url(url).get_backend_name() == "sqlite":
         return engine
     return create_engine(url, pool_size=10, max_overflow=20, pool_recycle=1800, isolation_level="AUTOCOMMIT",
-                         hide_parameters=True)
+                         hide_parameters=True, pool_timeout=STORE_TIMEOUT_S, connect_args=_pg_timeouts(url))
 
 
 # Any fixed 64-bit number: the PostgreSQL advisory lock that serialises migrations.
@@ -74,14 +89,19 @@ def _alembic_config() -> Any:
     return cfg
 
 
+@lru_cache(maxsize=1)
+def _expected_heads() -> frozenset[str]:
+    from alembic.script import ScriptDirectory
+
+    return frozenset(ScriptDirectory.from_config(_alembic_config()).get_heads())
+
+
 def schema_is_current(engine: Engine) -> bool:
     """True when the database is at the newest revision (``/readyz`` asks this)."""
     from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
 
-    heads = set(ScriptDirectory.from_config(_alembic_config()).get_heads())
     with engine.connect() as conn:
-        return set(MigrationContext.configure(conn).get_current_heads()) == heads
+        return set(MigrationContext.configure(conn).get_current_heads()) == _expected_heads()
 
 
 @contextmanager

@@ -14,7 +14,9 @@ from sys import getsizeof
 from typing import Any
 
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError, TimeoutError
 
+from forms.errors import StoreUnavailable
 from forms.identity import ANONYMOUS, Identity
 from forms.lru import LRU
 
@@ -68,7 +70,10 @@ class SessionStore:
         return session
 
     def _fetch(self, token_hash: str, retry: bool = True) -> Any:
-        raw = self.read_engine.raw_connection()
+        try:
+            raw = self.read_engine.raw_connection()
+        except (DBAPIError, TimeoutError, self.read_engine.dialect.loaded_dbapi.Error):
+            raise StoreUnavailable() from None  # no connection to be had: a fresh one failed
         try:
             cursor = raw.cursor()
             cursor.execute(self._load_sql, (True, token_hash))
@@ -77,7 +82,7 @@ class SessionStore:
         except self.read_engine.dialect.loaded_dbapi.OperationalError:
             raw.invalidate()  # a connection the server dropped: try once on a fresh one
             if not retry:
-                raise
+                raise StoreUnavailable() from None
             return self._fetch(token_hash, retry=False)
         finally:
             raw.close()

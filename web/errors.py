@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify, render_template, request
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from forms import errors as E
@@ -24,10 +25,19 @@ def wants_html() -> bool:
 
 def present(err: E.PrefillError) -> tuple[Response, int]:
     if wants_html():
-        return Response(render_template("error.html", error=err), mimetype="text/html"), err.status
-    response = jsonify(err.to_dict())
-    response.headers["Cache-Control"] = "no-store"
+        response = Response(render_template("error.html", error=err), mimetype="text/html")
+    else:
+        response = jsonify(err.to_dict())
+        response.headers["Cache-Control"] = "no-store"
+    if err.retry_after is not None:
+        response.headers["Retry-After"] = str(err.retry_after)
     return response, err.status
+
+
+def _store_down(err: Exception) -> bool:
+    """The database could not be reached, a connection to it died, no pooled
+    connection came free in time, or SQLite stayed locked: a 503, never a 500."""
+    return isinstance(err, (OperationalError, InterfaceError, PoolTimeout))
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -49,6 +59,9 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _crash(err: Exception) -> tuple[Response, int]:
+        if _store_down(err):
+            log.warning("database unreachable on %s %s: %s", request.method, request.path, type(err).__name__)
+            return present(E.StoreUnavailable())
         if isinstance(err, DBAPIError):
             # The driver's text can quote row values (PostgreSQL's DETAIL): log
             # what failed, never the data. Parameters are hidden by the engine.
