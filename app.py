@@ -55,6 +55,11 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "WEBHOOK_MAX_ATTEMPTS": (int, 8),
     "WEBHOOK_TIMEOUT_S": (float, 10.0),
     "AUTO_MIGRATE": (_bool, True),
+    # Flask-Limiter's own names: RATELIMIT_ENABLED, RATELIMIT_STORAGE_URI.
+    "RATELIMIT_ENABLED": (_bool, True),
+    "RATELIMIT_STORAGE_URI": (str, "memory://"),
+    "RATELIMIT_IDENTITY": (str, "30/minute;300/hour"),
+    "RATELIMIT_SUBMIT": (str, "10/minute;100/hour"),
     "ENGINE_CACHE_SIZE": (int, 4096),  # entries per cache, at most
     "ENGINE_CACHE_MB": (float, 32.0),  # bytes, all caches of one worker together
 }
@@ -125,6 +130,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from web.context import set_session_cookie
     from web.errors import register_error_handlers
     from web.headers import security_headers
+    from web.limits import init_limits
     from web.rendering import fragment_bytes, page_bytes
     from web.state import PrefillState
 
@@ -167,6 +173,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.register_blueprint(bp)
     if cfg["PREFILL_DEMO"]:
         app.register_blueprint(demo.bp)
+    app.extensions["prefill"].limiter = init_limits(app)
     register_error_handlers(app)
     app.after_request(set_session_cookie)
     app.after_request(security_headers)

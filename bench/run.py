@@ -70,8 +70,8 @@ def main() -> None:
     url = opts.db or f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3"
     n, rounds = opts.requests, opts.rounds
 
-    warm = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench"})
-    cold = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "ENGINE_CACHE_SIZE": 0})
+    warm = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False})
+    cold = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "ENGINE_CACHE_SIZE": 0, "RATELIMIT_ENABLED": False})
     sessions, db = warm.extensions["prefill"].sessions, warm.extensions["prefill"].db
     tokens = []
     for i in range(USERS):  # verified users with a stored profile, as after identify

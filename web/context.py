@@ -36,7 +36,8 @@ def _cookie(header: str) -> str | None:
     return None
 
 
-def _request_token() -> tuple[str | None, bool]:
+def request_token() -> tuple[str | None, bool]:
+    """(the session token this request carries, whether as a bearer token)."""
     environ = request.environ
     auth = environ.get("HTTP_AUTHORIZATION", "")
     if auth[:7].lower() == "bearer ":
@@ -49,7 +50,7 @@ def current_session() -> SessionRow | None:
     row = g.get("prefill_session", _UNSET)
     if row is not _UNSET:
         return row  # type: ignore[return-value]
-    token, bearer = _request_token()
+    token, bearer = request_token()
     g.prefill_bearer = bearer
     row = state().sessions.load(token) if token else None
     if bearer and row is None:

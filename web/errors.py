@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify, render_template, request
+from flask_limiter.errors import RateLimitExceeded
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
@@ -47,6 +48,10 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(err: HTTPException) -> tuple[Response, int]:
+        if isinstance(err, RateLimitExceeded):
+            from .limits import rate_limited
+
+            return present(rate_limited(err, app.extensions["prefill"].limiter))
         cls = _HTTP.get(err.code or 500)
         if cls is None:
             mapped = E.PrefillError(err.description)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from flask import current_app
 
 if TYPE_CHECKING:
+    from flask_limiter import Limiter
     from markupsafe import Markup
     from sqlalchemy import Engine as DBEngine
 
@@ -28,6 +29,7 @@ class PrefillState:
     submissions: SubmissionStore
     fragments: LRU[tuple[str, Any], Markup | str]  # rendered fields by (kind, resolved field); web.rendering
     pages: LRU[tuple[Any, ...], tuple[str, ...]]  # rendered pages by (kind, form key); web.rendering
+    limiter: Limiter | None = None  # web.limits
 
 
 def state() -> PrefillState:

@@ -1,0 +1,71 @@
+"""Rate limits on the identity and submission endpoints (Flask-Limiter).
+
+Each limited endpoint counts twice: per client address and per session (the
+token's hash), so neither many sessions from one address nor one session
+from many addresses gets past it. Storage is ``memory://`` by default (one
+process) and Redis (``RATELIMIT_STORAGE_URI=redis://…``) for several workers
+or instances, which then share one count.
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import Flask, current_app, request
+from flask_limiter import Limiter
+from flask_limiter.errors import RateLimitExceeded
+
+from forms.errors import RateLimited
+from store.tokens import hash_token
+
+from .context import request_token
+
+# endpoint -> the setting that holds its limit ("30/minute;300/hour")
+LIMITED = {
+    "api.new_session": "RATELIMIT_IDENTITY",
+    "api.identify": "RATELIMIT_IDENTITY",
+    "api.user": "RATELIMIT_IDENTITY",
+    "api.session_metadata": "RATELIMIT_IDENTITY",
+    "api.update": "RATELIMIT_IDENTITY",
+    "api.reset": "RATELIMIT_IDENTITY",
+    "api.create_submission": "RATELIMIT_SUBMIT",
+    "html.submit": "RATELIMIT_SUBMIT",
+}
+
+
+def client_address() -> str:
+    """The client's address (behind a proxy, set ``TRUSTED_PROXIES``)."""
+    return "ip:" + (request.remote_addr or "unknown")
+
+
+def session_key() -> str:
+    token = request_token()[0]
+    return "session:" + hash_token(token) if token else "session:none"
+
+
+def _no_session() -> bool:
+    return request_token()[0] is None
+
+
+def init_limits(app: Flask) -> Limiter:
+    """A limiter of this app's own (tests build many apps) over ``LIMITED``."""
+    cfg = app.config
+    limiter = Limiter(client_address, app=app, storage_uri=cfg["RATELIMIT_STORAGE_URI"],
+                      strategy="moving-window", headers_enabled=False, swallow_errors=True,
+                      key_prefix=cfg.get("RATELIMIT_KEY_PREFIX") or "prefill")
+    for endpoint, setting in LIMITED.items():
+        def value(setting: str = setting) -> str:
+            return current_app.config[setting]
+
+        view = app.view_functions[endpoint]
+        view = limiter.limit(value, key_func=client_address, scope="ip")(view)
+        view = limiter.limit(value, key_func=session_key, scope="session", exempt_when=_no_session)(view)
+        app.view_functions[endpoint] = view
+    return limiter
+
+
+def rate_limited(err: RateLimitExceeded, limiter: Limiter) -> RateLimited:
+    """Our 429, with the seconds until the window lets the client in again."""
+    current = limiter.current_limit
+    wait = current.reset_at - time.time() if current else err.limit.limit.get_expiry()
+    return RateLimited(retry_after=int(wait + 0.999))
