@@ -37,6 +37,8 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "DATABASE_URL": (str, None),
     "SECRET_KEY": (str, None),
     "IDENTITY_SECRET": (str, None),
+    "IDENTITY_SECRETS": (str, None),  # "kid=secret,kid=secret": HS256 keys by kid (rotation)
+    "IDENTITY_PUBLIC_KEYS": (str, None),  # a PEM or JWKS file of public keys: RS256, ES256, EdDSA
     "IDENTITY_TOKEN_AUDIENCE": (str, None),
     "SESSION_TTL_DAYS": (float, 30.0),
     "SESSION_COOKIE_SECURE": (_bool, False),
@@ -130,6 +132,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from web.context import set_session_cookie
     from web.errors import register_error_handlers
     from web.headers import security_headers
+    from web.keys import IdentityKeys
     from web.limits import init_limits
     from web.rendering import fragment_bytes, page_bytes
     from web.state import PrefillState
@@ -167,6 +170,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         submissions=SubmissionStore(db, sensitive, webhooks=bool(cfg["WEBHOOK_URL"])),
         fragments=LRU(entries * 8, budget // 8, fragment_bytes),
         pages=LRU(entries, budget // 4, page_bytes),
+        keys=IdentityKeys.from_config(cfg),
     )
 
     for bp in (api.bp, html.bp, admin.bp, health.bp):

@@ -90,10 +90,9 @@ def _claim_warnings(user_id: str, claims: dict[str, Any], warnings: list[str]) -
 
 def verify(body: dict[str, Any], warnings: list[str]) -> tuple[bool, dict[str, Any]]:
     """(verified, trusted claims) for an identify; 401 before anything is written."""
-    cfg = current_app.config
-    secret = cfg["IDENTITY_SECRET"]
+    keys = state().keys
     token, given_hash = body.get("identityToken"), body.get("userHash")
-    if not secret:
+    if not keys.enabled:
         if token:
             warnings.append("identityToken was ignored: identity verification is not configured.")
         if given_hash:
@@ -101,11 +100,17 @@ def verify(body: dict[str, Any], warnings: list[str]) -> tuple[bool, dict[str, A
         return False, {}
     if not token and not given_hash:
         raise IdentityUnverified("Identity verification is on: send userHash or identityToken.")
-    if given_hash is not None and not check_user_hash(secret, body["userId"], given_hash):
-        raise IdentityUnverified("userHash does not match userId.")
+    if given_hash is not None:
+        if not keys.hmac_secrets:
+            raise IdentityUnverified("userHash needs IDENTITY_SECRET or IDENTITY_SECRETS; send an identityToken.")
+        if not check_user_hash(keys.hmac_secrets, body["userId"], given_hash):
+            raise IdentityUnverified("userHash does not match userId.")
     trusted: dict[str, Any] = {}
     if token:
-        trusted = verify_identity_token(secret, token, body["userId"], cfg["IDENTITY_TOKEN_AUDIENCE"])
+        trusted = verify_identity_token(keys, token, body["userId"], current_app.config["IDENTITY_TOKEN_AUDIENCE"])
+        problem = bodies.shape_problem(trusted)
+        if problem:
+            raise ValidationFailed(fields={"identityToken": [f"Claims are not acceptable: {problem}"]})
         bodies.check_metadata(trusted, "identityToken")
     return True, trusted
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from schema_providers import Registry
     from store.sessions import SessionStore
     from store.submissions import SubmissionStore
+    from web.keys import IdentityKeys
 
 
 @dataclass
@@ -29,6 +30,7 @@ class PrefillState:
     submissions: SubmissionStore
     fragments: LRU[tuple[str, Any], Markup | str]  # rendered fields by (kind, resolved field); web.rendering
     pages: LRU[tuple[Any, ...], tuple[str, ...]]  # rendered pages by (kind, form key); web.rendering
+    keys: IdentityKeys  # who may sign identity tokens; web.keys
     limiter: Limiter | None = None  # web.limits
 
 
