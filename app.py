@@ -57,6 +57,8 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "WEBHOOK_MAX_ATTEMPTS": (int, 8),
     "WEBHOOK_TIMEOUT_S": (float, 10.0),
     "AUTO_MIGRATE": (_bool, True),
+    "LOG_FORMAT": (str, "text"),  # or "json": one object per line, with the request id
+    "LOG_LEVEL": (str, "INFO"),
     # Flask-Limiter's own names: RATELIMIT_ENABLED, RATELIMIT_STORAGE_URI.
     "RATELIMIT_ENABLED": (_bool, True),
     "RATELIMIT_STORAGE_URI": (str, "memory://"),
@@ -134,6 +136,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from web.headers import security_headers
     from web.keys import IdentityKeys
     from web.limits import init_limits
+    from web.logs import init_logging
     from web.rendering import fragment_bytes, page_bytes
     from web.state import PrefillState
 
@@ -178,6 +181,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if cfg["PREFILL_DEMO"]:
         app.register_blueprint(demo.bp)
     app.extensions["prefill"].limiter = init_limits(app)
+    init_logging(app)
     register_error_handlers(app)
     app.after_request(set_session_cookie)
     app.after_request(security_headers)
@@ -190,7 +194,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def main() -> None:
     """``make run``: serve on HOST:PORT, with the webhook worker in a thread."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app()
     if app.config["WEBHOOK_URL"]:
         import threading

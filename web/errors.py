@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+import traceback
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from flask_limiter.errors import RateLimitExceeded
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from forms import errors as E
+from forms.sensitive import redact
 
 log = logging.getLogger("prefill.web")
 
@@ -39,6 +41,15 @@ def _store_down(err: Exception) -> bool:
     """The database could not be reached, a connection to it died, no pooled
     connection came free in time, or SQLite stayed locked: a 503, never a 500."""
     return isinstance(err, (OperationalError, InterfaceError, PoolTimeout))
+
+
+def _request_secrets() -> frozenset[str]:
+    row = g.get("prefill_session")
+    if not row:
+        return frozenset()
+    st = current_app.extensions["prefill"]
+    identity = st.sessions.identity(row)
+    return st.sensitive.secret_values(identity.metadata, identity.session_metadata)
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -73,5 +84,7 @@ def register_error_handlers(app: Flask) -> None:
             log.error("database error on %s %s: %s (SQLSTATE %s) in: %s", request.method, request.path,
                       type(err.orig).__name__, getattr(err.orig, "sqlstate", None), err.statement)
         else:
-            log.exception("unhandled error on %s %s", request.method, request.path)
+            # The exception's text may quote the user's metadata: log it without secrets.
+            log.error("unhandled error on %s %s:\n%s", request.method, request.path,
+                      redact(traceback.format_exc(), _request_secrets()))
         return present(E.PrefillError())

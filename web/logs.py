@@ -1,0 +1,87 @@
+"""Logging: a request id on every line and in ``X-Request-Id``; one JSON
+object per line with ``LOG_FORMAT=json``.
+
+The handler goes on the root logger only when nothing configured logging yet
+(gunicorn, ``make run``); a host that configured its own keeps it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+
+from flask import Flask, g, has_request_context, request
+from werkzeug.wrappers import Response
+
+access = logging.getLogger("prefill.access")
+_INCOMING_ID = re.compile(r"\A[A-Za-z0-9._-]{1,64}\Z")
+
+
+class RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = g.get("request_id") if has_request_context() else None
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        out = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", None),
+        }
+        for key in ("method", "path", "status", "ms"):
+            if hasattr(record, key):
+                out[key] = getattr(record, key)
+        if record.exc_info:
+            out["exception"] = self.formatException(record.exc_info)
+        return json.dumps(out, ensure_ascii=False)
+
+
+def make_handler(fmt: str, stream: object = None) -> logging.Handler:
+    handler = logging.StreamHandler(stream or sys.stderr)  # type: ignore[arg-type]
+    handler.addFilter(RequestIdFilter())
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
+    return handler
+
+
+def _start() -> None:
+    incoming = request.headers.get("X-Request-Id", "")
+    g.request_id = incoming if _INCOMING_ID.match(incoming) else uuid.uuid4().hex
+    g.request_started = time.perf_counter()
+
+
+def _finish(response: Response) -> Response:
+    response.headers["X-Request-Id"] = g.get("request_id", "")
+    return response
+
+
+def _access_line(response: Response) -> Response:
+    """One line per request: method, path (never the query) and status."""
+    ms = round((time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000, 2)
+    access.info("%s %s %s", request.method, request.path, response.status_code,
+                extra={"method": request.method, "path": request.path, "status": response.status_code, "ms": ms})
+    return response
+
+
+def init_logging(app: Flask) -> None:
+    cfg = app.config
+    logging.getLogger("prefill").setLevel(cfg["LOG_LEVEL"])
+    root = logging.getLogger()
+    if not root.handlers:
+        root.addHandler(make_handler(cfg["LOG_FORMAT"]))
+        root.setLevel(cfg["LOG_LEVEL"])
+    app.before_request(_start)
+    app.after_request(_finish)
+    if cfg["LOG_FORMAT"] == "json":
+        app.after_request(_access_line)
