@@ -72,7 +72,7 @@ def test_no_log_line_carries_a_planted_secret(make_app, captured):
     c.post("/api/identify", data=json.dumps({"userId": "u1", "metadata": PLANTED}), content_type="text/plain")
     c.get("/api/submissions", query_string={"cursor": "planted-pass-55d0c2"})
     c.get("/api/admin/submissions", headers={"Authorization": "Bearer planted-key-0b8e44"})
-    c.get("/_crash")
+    c.post("/api/identify", json={"userId": "u1", "metadata": PLANTED, **proof("u1")})  # /api/session made a new one
     r = c.get("/_crash")
     assert r.status_code == 500
     lines = captured.getvalue().splitlines()
