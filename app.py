@@ -129,7 +129,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from store.db import make_engine, make_read_engine, migrate
     from store.sessions import SessionStore
     from store.submissions import SubmissionStore
-    from web import admin, api, demo, health, html
+    from web import admin, api, demo, health, html, openapi
     from web.bodysize import ChunkedBodyLimit
     from web.context import set_session_cookie
     from web.errors import register_error_handlers
@@ -176,7 +176,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         keys=IdentityKeys.from_config(cfg),
     )
 
-    for bp in (api.bp, html.bp, admin.bp, health.bp):
+    for bp in (api.bp, html.bp, admin.bp, health.bp, openapi.bp):
         app.register_blueprint(bp)
     if cfg["PREFILL_DEMO"]:
         app.register_blueprint(demo.bp)

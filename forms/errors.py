@@ -119,6 +119,11 @@ class StoreUnavailable(PrefillError):
     retry_after = 2
 
 
+class MigrationsPending(PrefillError):
+    status, code = 503, "migrations_pending"
+    message = "The database schema is behind: run `flask --app app prefill migrate`."
+
+
 class PayloadTooLarge(PrefillError):
     status, code, message = 413, "payload_too_large", "The request body is too large."
 

@@ -29,9 +29,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(db_url: str, port: int) -> subprocess.Popen:
+def start_server(db_url: str, port: int, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": db_url, "SECRET_KEY": "crash-test", "ADMIN_API_KEY": "admin-key",
-           "RATELIMIT_ENABLED": "0"}  # hundreds of submissions from one address: durability, not limits
+           "RATELIMIT_ENABLED": "0",  # hundreds of requests from one address: durability, not limits
+           **(extra_env or {})}
     env.pop("PREFILL_PROVIDER_MODULES", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-w", "2", "--threads", "4", "-b", f"127.0.0.1:{port}",

@@ -98,7 +98,10 @@ def _csv(filters: tuple[Any, ...]) -> Iterator[str]:
 def submissions() -> Response:
     form, user_id = request.args.get("form") or None, request.args.get("userId") or None
     filters = (form and bodies.identifier(form, "form"), user_id and bodies.identifier(user_id, "userId"), _since())
-    if request.args.get("format") == "csv":
+    fmt = request.args.get("format", "json")
+    if fmt not in ("json", "csv"):
+        raise ValidationFailed(fields={"format": ["Must be json or csv."]})
+    if fmt == "csv":
         response = Response(stream_with_context(_csv(filters)), mimetype="text/csv")
         response.headers["Content-Disposition"] = 'attachment; filename="submissions.csv"'
         return response
@@ -134,7 +137,7 @@ def delete_user(user_id: str) -> tuple[str, int]:
 
 @bp.get("/webhooks/deliveries")
 def deliveries() -> Response:
-    status = request.args.get("status") or None
+    status = request.args.get("status")
     if status not in (None, "pending", "delivered", "failed"):
         raise ValidationFailed(fields={"status": ["Must be pending, delivered or failed."]})
     limit, cursor = page_params()

@@ -34,7 +34,7 @@ MAX_SAFE_INTEGER = 2**53 - 1
 
 
 def shape_problem(value: Any, limit: int = MAX_DEPTH) -> str | None:
-    """Too deep, a non-finite number (``1e400`` parses to infinity) or an integer
+    """Too deep, a non-finite number (``1e400`` parses to infinity) or a number
     past 2**53? Iterative: no recursion to exhaust."""
     stack = [(value, 1)]
     while stack:
@@ -45,8 +45,8 @@ def shape_problem(value: Any, limit: int = MAX_DEPTH) -> str | None:
             stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict) else item))
         elif isinstance(item, float) and not math.isfinite(item):
             return "Numbers must be finite."
-        elif isinstance(item, int) and not isinstance(item, bool) and abs(item) > MAX_SAFE_INTEGER:
-            return f"Integers must be within ±{MAX_SAFE_INTEGER}."
+        elif isinstance(item, (int, float)) and not isinstance(item, bool) and abs(item) > MAX_SAFE_INTEGER:
+            return f"Numbers must be within ±{MAX_SAFE_INTEGER}."
     return None
 
 
@@ -108,6 +108,15 @@ def check_metadata(value: dict[str, Any], field: str) -> None:
         raise ValidationFailed(fields={field: ["Must be at most 16 KiB of JSON."]})
 
 
+# In the OpenAPI document: any JSON value, numbers within ±2**53 (see shape_problem).
+JSON_VALUE = {"$ref": "#/components/schemas/JsonValue"}
+
+
+def json_object(**kwargs: Any) -> fields.Dict:
+    """A JSON object of any values (metadata, submitted values)."""
+    return fields.Dict(keys=fields.String(), metadata={"additionalProperties": JSON_VALUE}, **kwargs)
+
+
 class _Strict(Schema):
     class Meta:
         unknown = RAISE
@@ -124,17 +133,17 @@ class UserFields(_Strict):
     userId = fields.String(required=True, validate=validate.Regexp(IDENTIFIER, error=IDENTIFIER_ERROR))
     email = fields.String(allow_none=True)
     name = fields.String(allow_none=True)
-    metadata = fields.Dict(keys=fields.String(), allow_none=True)
+    metadata = json_object(allow_none=True)
 
 
 class IdentifyBody(UserFields):
-    userMetadata = fields.Dict(keys=fields.String(), allow_none=True)
+    userMetadata = json_object(allow_none=True)
     userHash = fields.String(allow_none=True)
     identityToken = fields.String(allow_none=True)
 
 
 class SessionMetadataBody(_Strict):
-    metadata = fields.Dict(keys=fields.String(), required=True)
+    metadata = json_object(required=True)
 
 
 class UpdateBody(_Strict):
@@ -149,9 +158,9 @@ class UpdateBody(_Strict):
 
 class SubmissionBody(_Strict):
     args = fields.Dict(keys=fields.String(), values=fields.String(), allow_none=True)
-    values = fields.Dict(keys=fields.String(), required=True)
+    values = json_object(required=True)
 
 
 class AdminUserBody(_Strict):
-    metadata = fields.Dict(keys=fields.String(), required=True)
+    metadata = json_object(required=True)
 

@@ -23,7 +23,7 @@ _HTTP = {
 
 
 def wants_html() -> bool:
-    return request.blueprint in ("html", "demo") or request.path in ("/", "/favicon.ico")
+    return request.blueprint in ("html", "demo") or request.path in ("/", "/favicon.ico", "/docs")
 
 
 def present(err: E.PrefillError) -> tuple[Response, int]:

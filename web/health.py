@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from forms.errors import StoreUnavailable
+from forms.errors import MigrationsPending, StoreUnavailable
 from store.db import schema_is_current
 
 from .state import state
@@ -28,7 +28,5 @@ def readyz() -> tuple[Response, int]:
     except Exception:
         raise StoreUnavailable() from None
     if not current:
-        return jsonify({"status": "migrations pending",
-                        "error": {"code": "migrations_pending",
-                                  "message": "Run `flask --app app prefill migrate`."}}), 503
+        raise MigrationsPending()
     return jsonify({"status": "ready"}), 200

@@ -32,6 +32,7 @@ class PrefillState:
     pages: LRU[tuple[Any, ...], tuple[str, ...]]  # rendered pages by (kind, form key); web.rendering
     keys: IdentityKeys  # who may sign identity tokens; web.keys
     limiter: Limiter | None = None  # web.limits
+    openapi: dict[str, Any] | None = None  # the OpenAPI document, built at its first request; web.openapi
 
 
 def state() -> PrefillState:

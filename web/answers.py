@@ -1,0 +1,122 @@
+"""What the JSON API answers, as marshmallow schemas: they document the API
+(``/openapi.json``) and schemathesis checks every answer against them."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+
+class ErrorDetail(Schema):
+    code = fields.String(required=True, metadata={"description": "Machine-readable, e.g. validation_failed."})
+    message = fields.String(required=True)
+    fields = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                         metadata={"description": "Per field (or header, or _schema): its problems."})
+
+
+class ErrorBody(Schema):
+    error = fields.Nested(ErrorDetail, required=True)
+
+
+class SessionAnswer(Schema):
+    sessionToken = fields.String(required=True, metadata={"description": "Send as Authorization: Bearer."})
+    visitorId = fields.String(required=True)
+    warnings = fields.List(fields.String(), required=True)
+
+
+class Me(Schema):
+    visitorId = fields.String(allow_none=True, required=True)
+    userId = fields.String(allow_none=True, required=True)
+    verified = fields.Boolean(required=True)
+    userMetadata = fields.Dict(required=True, metadata={"description": "Sensitive keys removed."})
+    trustedKeys = fields.List(fields.String(), required=True)
+    sessionMetadata = fields.Dict(required=True)
+
+
+class IdentityAnswer(Me):
+    success = fields.Boolean(required=True)
+    warnings = fields.List(fields.String(), required=True)
+
+
+class FormSummary(Schema):
+    name = fields.String(required=True)
+    title = fields.String(required=True)
+
+
+class FormList(Schema):
+    forms = fields.List(fields.Nested(FormSummary), required=True)
+
+
+class Option(Schema):
+    label = fields.String(required=True)
+    value = fields.String(required=True)
+
+
+class Field(Schema):
+    name = fields.String(required=True)
+    label = fields.String(required=True)
+    type = fields.String(required=True)
+    required = fields.Boolean(required=True)
+    value = fields.Raw(allow_none=True, required=True, metadata={"description": "Pre-filled or default value."})
+    disabled = fields.Boolean(required=True, metadata={"description": "Locked: the server keeps its value."})
+    options = fields.List(fields.Nested(Option), allow_none=True, required=True)
+    placeholder = fields.String(allow_none=True, required=True)
+    help = fields.String(allow_none=True, required=True)
+    minLength = fields.Integer(allow_none=True, required=True)
+    maxLength = fields.Integer(allow_none=True, required=True)
+    min = fields.Raw(allow_none=True, required=True)
+    max = fields.Raw(allow_none=True, required=True)
+    pattern = fields.String(allow_none=True, required=True)
+
+
+class Form(Schema):
+    name = fields.String(required=True)
+    title = fields.String(required=True)
+    description = fields.String(allow_none=True, required=True)
+    submitLabel = fields.String(required=True)
+    fields = fields.List(fields.Nested(Field), required=True)
+
+
+class SubmissionCreated(Schema):
+    id = fields.String(required=True)
+    form = fields.String(required=True)
+    values = fields.Dict(required=True)
+    createdAt = fields.String(required=True)
+
+
+class Submission(SubmissionCreated):
+    args = fields.Dict(required=True)
+    userId = fields.String(allow_none=True, required=True)
+    visitorId = fields.String(required=True)
+    verified = fields.Boolean(required=True)
+    prefilled = fields.List(fields.String(), required=True)
+    changed = fields.List(fields.String(), required=True)
+
+
+class SubmissionPage(Schema):
+    items = fields.List(fields.Nested(Submission), required=True)
+    nextCursor = fields.String(allow_none=True, required=True)
+
+
+class Delivery(Schema):
+    id = fields.String(required=True)
+    submissionId = fields.String(required=True)
+    status = fields.String(required=True)
+    attempts = fields.Integer(required=True)
+    lastError = fields.String(allow_none=True, required=True)
+    nextAttemptAt = fields.String(allow_none=True, required=True)
+    deliveredAt = fields.String(allow_none=True, required=True)
+
+
+class DeliveryPage(Schema):
+    items = fields.List(fields.Nested(Delivery), required=True)
+    nextCursor = fields.String(allow_none=True, required=True)
+
+
+class AdminUser(Schema):
+    userId = fields.String(required=True)
+    userMetadata = fields.Dict(required=True)
+    trustedKeys = fields.List(fields.String(), required=True)
+
+
+class Health(Schema):
+    status = fields.String(required=True)
