@@ -95,3 +95,13 @@ def test_an_unreachable_limit_store_fails_open(make_app):
     c = app.test_client()
     for _ in range(5):
         assert c.post("/api/identify", json={"userId": "u1"}).status_code == 200
+
+
+def test_identity_endpoints_share_one_budget(make_app):
+    app = limited_app(make_app)  # 3 identity calls a minute, whichever endpoint
+    c = app.test_client()
+    assert c.post("/api/session").status_code == 201
+    assert c.post("/api/identify", json={"userId": "u1"}).status_code == 200
+    assert c.post("/api/session/metadata", json={"metadata": {"a": 1}}).status_code == 200
+    assert_429(c.post("/api/reset"))
+    assert_429(c.post("/api/user", json={"userId": "u1"}))

@@ -1,8 +1,9 @@
 """Rate limits on the identity and submission endpoints (Flask-Limiter).
 
-Each limited endpoint counts twice: per client address and per session (the
-token's hash), so neither many sessions from one address nor one session
-from many addresses gets past it. Storage is ``memory://`` by default (one
+The identity endpoints share one budget, the submission endpoints another;
+each is counted twice: per client address and per session (the token's
+hash), so neither many sessions from one address nor one session from many
+addresses gets past it. Storage is ``memory://`` by default (one
 process) and Redis (``RATELIMIT_STORAGE_URI=redis://…``) for several workers
 or instances, which then share one count.
 """
@@ -57,9 +58,11 @@ def init_limits(app: Flask) -> Limiter:
         def value(setting: str = setting) -> str:
             return current_app.config[setting]
 
+        # Shared: all identity endpoints draw on one budget (likewise submissions).
         view = app.view_functions[endpoint]
-        view = limiter.limit(value, key_func=client_address, scope="ip")(view)
-        view = limiter.limit(value, key_func=session_key, scope="session", exempt_when=_no_session)(view)
+        view = limiter.shared_limit(value, scope=f"{setting}:ip", key_func=client_address)(view)
+        view = limiter.shared_limit(value, scope=f"{setting}:session", key_func=session_key,
+                                    exempt_when=_no_session)(view)
         app.view_functions[endpoint] = view
     return limiter
 
