@@ -62,6 +62,7 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     # Flask-Limiter's own names: RATELIMIT_ENABLED, RATELIMIT_STORAGE_URI.
     "RATELIMIT_ENABLED": (_bool, True),
     "RATELIMIT_STORAGE_URI": (str, "memory://"),
+    "RATELIMIT_KEY_PREFIX": (str, "prefill"),  # the Redis key prefix: one per deployment sharing a Redis
     "RATELIMIT_IDENTITY": (str, "30/minute;300/hour"),
     "RATELIMIT_SUBMIT": (str, "10/minute;100/hour"),
     "ENGINE_CACHE_SIZE": (int, 4096),  # entries per cache, at most

@@ -76,8 +76,9 @@ def main() -> None:
     tokens = []
     for i in range(USERS):  # verified users with a stored profile, as after identify
         token, row = sessions.create()
-        sessions.identify(row, f"user-{i}", {"email": f"user{i}@example.com", "name": "Ann", "company": "Acme",
-                                             "plan": "pro"}, {}, True)
+        with sessions.change(row) as tx:
+            tx.identify(f"user-{i}", {"email": f"user{i}@example.com", "name": "Ann", "company": "Acme",
+                                      "plan": "pro"}, {}, True)
         tokens.append(token)
     with db.begin() as conn:  # the baseline's hand-written lookup reads the same claims
         conn.execute(text("UPDATE sessions SET claimed = '{\"email\": \"ann@example.com\", \"name\": \"Ann\"}'"))
