@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask import current_app
 from werkzeug.wrappers import Response
+
+
+@lru_cache(maxsize=8)
+def _headers(frame_ancestors: str) -> tuple[tuple[str, str], ...]:
+    return (
+        ("Content-Security-Policy",
+         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+         f"form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors {frame_ancestors}"),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "same-origin"),
+        ("Cache-Control", "private, no-store"),
+    )
 
 
 def security_headers(response: Response) -> Response:
     """After every request: an HTML answer (a form, a thanks page, a 404 or a
     500 page alike) gets the CSP with ``frame-ancestors``, ``nosniff`` and a
-    referrer policy, and is never cached by a shared cache."""
-    if response.mimetype != "text/html":
+    referrer policy, and is never cached by a shared cache. A header the view
+    set itself is kept."""
+    if not response.headers.get("Content-Type", "").startswith("text/html"):
         return response
-    cfg = current_app.config
-    headers = response.headers
-    headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        f"form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors {cfg['FRAME_ANCESTORS']}",
-    )
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("Cache-Control", "private, no-store")
+    have = {key.lower() for key, _ in response.headers.items()}
+    response.headers.extend([(k, v) for k, v in _headers(current_app.config["FRAME_ANCESTORS"])
+                             if k.lower() not in have])
     return response
