@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import ProviderFailed, SchemaError
 from .identity import Identity
-from .lru import LRU
+from .lru import LRU, text_bytes
 from .resolve import ResolvedForm, resolve
 from .schema import FormSchema, load_schema
 from .sensitive import SensitiveKeys, redact
@@ -47,14 +47,7 @@ def schema_bytes(key: tuple[str, str], _schema: FormSchema) -> int:
 def resolved_bytes(key: tuple[Any, ...], form: ResolvedForm) -> int:
     """The form's own weight and the texts its key keeps alive (the fingerprint
     and the identity's stored JSON), counted even when other caches share them."""
-    held, stack = form.weight + 200, list(key)
-    while stack:
-        part = stack.pop()
-        if isinstance(part, str):
-            held += getsizeof(part)
-        elif isinstance(part, tuple):
-            stack.extend(part)
-    return held
+    return form.weight + 200 + text_bytes(key)
 
 
 class Engine:

@@ -11,11 +11,25 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from sys import getsizeof
 from typing import Any, Generic, TypeVar
 
 K = TypeVar("K")
 V = TypeVar("V")
 _MISSING: Any = object()
+
+
+def text_bytes(value: Any) -> int:
+    """The bytes of every string in ``value``, a string or nested tuples of them
+    (cache keys: fingerprints and identities' stored JSON texts)."""
+    held, stack = 0, [value]
+    while stack:
+        part = stack.pop()
+        if isinstance(part, str):
+            held += getsizeof(part)
+        elif isinstance(part, tuple):
+            stack.extend(part)
+    return held
 
 
 class LRU(Generic[K, V]):

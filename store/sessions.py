@@ -10,7 +10,6 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from sys import getsizeof
 from typing import Any
 
 from sqlalchemy import Engine, text
@@ -18,7 +17,7 @@ from sqlalchemy.exc import DBAPIError, TimeoutError
 
 from forms.errors import StoreUnavailable
 from forms.identity import ANONYMOUS, Identity
-from forms.lru import LRU
+from forms.lru import LRU, text_bytes
 
 from .db import now_ms
 from .session_change import _LOAD, METADATA_MAX_BYTES, SessionChange, SessionRow, upsert_profile
@@ -31,8 +30,7 @@ TOUCH_EVERY_MS = 60 * 60 * 1000  # last_seen is written at most hourly: reads st
 def identity_bytes(key: tuple[Any, ...], _identity: Identity) -> int:
     """The stored JSON texts in the key, and the frozen structures built from
     them (at most ~10x their text; tests check it)."""
-    texts = getsizeof(key[0]) + sum(getsizeof(part) for part in key[1] if isinstance(part, str))
-    return 11 * texts + 2048
+    return 11 * text_bytes(key) + 2048
 
 
 class SessionStore:

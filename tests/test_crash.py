@@ -12,12 +12,13 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
+
+from bench.load import start
 
 ROOT = Path(__file__).resolve().parent.parent
 TICKET = {"email": "me@example.com", "subject": "Help", "priority": "normal", "message": "It broke"}
@@ -30,25 +31,9 @@ def free_port() -> int:
 
 
 def start_server(db_url: str, port: int, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": db_url, "SECRET_KEY": "crash-test", "ADMIN_API_KEY": "admin-key",
-           "RATELIMIT_ENABLED": "0",  # hundreds of requests from one address: durability, not limits
-           **(extra_env or {})}
-    env.pop("PREFILL_PROVIDER_MODULES", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", "2", "--threads", "4", "-b", f"127.0.0.1:{port}",
-         "--log-level", "warning", "app:create_app()"],
-        cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/api/forms")
-            if conn.getresponse().status == 200:
-                return proc
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise AssertionError("server did not start: " + proc.stderr.read().decode()[-2000:])
+    """gunicorn, 2 workers of 4 threads; rate limits off: hundreds of requests come
+    from one address (durability, not limits, is tested here)."""
+    return start(db_url, port, 2, {"SECRET_KEY": "crash-test", "ADMIN_API_KEY": "admin-key", **(extra_env or {})})
 
 
 def test_acknowledged_submissions_survive_sigkill(db_url):

@@ -17,6 +17,7 @@ from markupsafe import Markup
 
 from forms import wtf
 from forms.errors import PrefillError
+from forms.lru import text_bytes
 from forms.resolve import ResolvedField, ResolvedForm, field_bytes
 
 from .state import state
@@ -34,15 +35,7 @@ def fragment_bytes(key: tuple[str, ResolvedField], value: str) -> int:
 def page_bytes(key: tuple[Any, ...], value: tuple[str, ...]) -> int:
     """The page's text, plus the form key it keeps alive (its fingerprint and
     identity texts are usually shared with the engine's caches: counted anyway)."""
-    held = sum(getsizeof(part) for part in value) + 300
-    stack = list(key[1])
-    while stack:
-        part = stack.pop()
-        if isinstance(part, str):
-            held += getsizeof(part)
-        elif isinstance(part, tuple):
-            stack.extend(part)
-    return held
+    return text_bytes(value) + text_bytes(key[1]) + 300
 
 
 def cached_page(form: ResolvedForm, kind: Any, render: Any) -> tuple[str, ...]:
