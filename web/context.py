@@ -51,18 +51,11 @@ def current_session() -> SessionRow | None:
     if row is not _UNSET:
         return row  # type: ignore[return-value]
     token, bearer = request_token()
-    g.prefill_bearer = bearer
     row = state().sessions.load(token) if token else None
     if bearer and row is None:
         raise InvalidSession()
     g.prefill_session = row
     return row
-
-
-def is_bearer_request() -> bool:
-    """Authenticated by ``Authorization: Bearer`` (not by a cookie: not CSRF-able)."""
-    current_session()
-    return bool(g.get("prefill_bearer"))
 
 
 def start_session(visitor_id: str | None = None) -> tuple[str, SessionRow]:
@@ -81,7 +74,7 @@ def change_session(rotate: bool = False) -> Iterator[SessionChange]:
     fresh = g.get("prefill_new_token") is not None
     with state().sessions.change(row) as tx:
         yield tx
-        if rotate and not fresh and not is_bearer_request():
+        if rotate and not fresh and not request_token()[1]:
             tx.rotate()
     g.prefill_session = tx.row
     if tx.new_token:

@@ -12,6 +12,8 @@ from flask import current_app, request
 
 from forms.errors import OriginNotAllowed
 
+from .context import request_token
+
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -23,13 +25,9 @@ def is_allowed(origin: str) -> bool:
     return origin == own_origin() or origin in current_app.config["WIDGET_ORIGINS"]
 
 
-def has_bearer() -> bool:
-    return request.headers.get("Authorization", "")[:7].lower() == "bearer "
-
-
 def check_state_change() -> None:
     """403 for a cookie-authenticated change sent by a page of a foreign origin."""
-    if request.method in SAFE_METHODS or has_bearer():
+    if request.method in SAFE_METHODS or request_token()[1]:
         return
     origin = request.headers.get("Origin")
     if origin is None:
