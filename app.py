@@ -50,6 +50,7 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "SENSITIVE_KEYS_ALLOW": (_list, []),
     "PREFILL_PROVIDER_MODULES": (_list, []),
     "PREFILL_DEMO": (_bool, False),
+    "PREFILL_BUILTIN_FORMS": (_bool, False),  # the demo forms without the demo
     "ADMIN_API_KEY": (str, None),
     "WEBHOOK_URL": (str, None),
     "WEBHOOK_SECRET": (str, None),
@@ -155,8 +156,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
     registry = Registry()
-    for module in (*BUILTIN_MODULES, *cfg["PREFILL_PROVIDER_MODULES"]):
+    for module in cfg["PREFILL_PROVIDER_MODULES"]:
         registry.load_module(module)
+    if cfg["PREFILL_DEMO"] or cfg["PREFILL_BUILTIN_FORMS"]:  # production serves only its own forms
+        for module in BUILTIN_MODULES:
+            registry.load_module(module, fallback=True)
     sensitive = SensitiveKeys(cfg["SENSITIVE_KEYS_EXTRA"], cfg["SENSITIVE_KEYS_ALLOW"])
     db = make_engine(cfg["DATABASE_URL"])
     if cfg["AUTO_MIGRATE"]:

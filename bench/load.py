@@ -47,7 +47,7 @@ def free_port() -> int:
 def start(db_url: str, port: int, workers: int = 2, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
     """gunicorn (``workers`` workers of 4 threads) serving Prefill on ``port``, once ``/readyz`` answers 200."""
     env = {**os.environ, "DATABASE_URL": db_url, "SECRET_KEY": "load-test", "IDENTITY_SECRET": SECRET,
-           "RATELIMIT_ENABLED": "0", **(extra_env or {})}
+           "RATELIMIT_ENABLED": "0", "PREFILL_BUILTIN_FORMS": "1", **(extra_env or {})}
     env.pop("PREFILL_PROVIDER_MODULES", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-w", str(workers), "--threads", "4", "-b", f"127.0.0.1:{port}",

@@ -41,7 +41,8 @@ def main() -> None:
     engine.dispose()
     port = free_port()
     env = {**os.environ, "DATABASE_URL": db, "SECRET_KEY": "memory", "RATELIMIT_ENABLED": "0",
-           "ENGINE_CACHE_MB": str(args.cache_mb), "PREFILL_PROVIDER_MODULES": "bench.providers_big"}
+           "ENGINE_CACHE_MB": str(args.cache_mb), "PREFILL_PROVIDER_MODULES": "bench.providers_big",
+           "PREFILL_BUILTIN_FORMS": "1"}
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "1", "-b", f"127.0.0.1:{port}",
                                "--log-level", "warning", "app:create_app()"], cwd=ROOT, env=env,
                               start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

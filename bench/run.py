@@ -70,8 +70,10 @@ def main() -> None:
     url = opts.db or f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3"
     n, rounds = opts.requests, opts.rounds
 
-    warm = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False})
-    cold = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "ENGINE_CACHE_SIZE": 0, "RATELIMIT_ENABLED": False})
+    warm = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False,
+                       "PREFILL_BUILTIN_FORMS": True})
+    cold = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "ENGINE_CACHE_SIZE": 0, "RATELIMIT_ENABLED": False,
+                       "PREFILL_BUILTIN_FORMS": True})
     sessions, db = warm.extensions["prefill"].sessions, warm.extensions["prefill"].db
     tokens = []
     for i in range(USERS):  # verified users with a stored profile, as after identify

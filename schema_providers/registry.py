@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import ModuleType
@@ -17,6 +18,7 @@ from typing import Any
 from forms.errors import UnknownForm
 
 ProviderFn = Callable[[dict[str, str], Any], Any]
+log = logging.getLogger("prefill.providers")
 
 
 @dataclass(frozen=True)
@@ -76,8 +78,12 @@ class Registry:
         self._providers[name] = item
         return item
 
-    def load_module(self, module: str | ModuleType) -> list[Provider]:
-        """Import ``module`` and register every :class:`Provider` defined in it."""
+    def load_module(self, module: str | ModuleType, *, fallback: bool = False) -> list[Provider]:
+        """Import ``module`` and register every :class:`Provider` defined in it.
+
+        With ``fallback`` (the built-in demo forms), a name already registered
+        keeps its provider: an author's ``support_ticket`` replaces the demo's.
+        """
         if isinstance(module, str):
             try:
                 module = importlib.import_module(module)
@@ -87,8 +93,12 @@ class Registry:
                 ) from exc
         found = []
         for value in vars(module).values():
-            if isinstance(value, Provider) and value not in found:
-                found.append(self.add(value.name, value))
+            if not isinstance(value, Provider) or value in found:
+                continue
+            if fallback and value.name in self._providers:
+                log.info("form %r: %s replaces the built-in demo form", value.name, self._providers[value.name].where)
+                continue
+            found.append(self.add(value.name, value))
         return found
 
     def get(self, name: str) -> Provider:

@@ -75,7 +75,7 @@ def make_app(db_url: str) -> Iterator[Callable[..., Any]]:
     def factory(**config: Any) -> Any:
         base = {
             "DATABASE_URL": db_url, "SECRET_KEY": "test-secret-key", "AUTO_MIGRATE": False,
-            "PREFILL_PROVIDER_MODULES": [TEST_PROVIDERS], "TESTING": True,
+            "PREFILL_PROVIDER_MODULES": [TEST_PROVIDERS], "TESTING": True, "PREFILL_BUILTIN_FORMS": True,
             "RATELIMIT_ENABLED": False,  # on in production; tests/test_limits.py tests it
         }
         base.update(config)

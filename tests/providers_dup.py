@@ -1,8 +1,13 @@
-"""A module that registers a name the built-ins already use (start-up must refuse)."""
+"""A module that registers a name another author module already uses (start-up must refuse)."""
 
 from schema_providers import provider
 
 
-@provider("support_ticket")
+@provider("all_types")
+def my_all_types(args, user):
+    return {"fields": [{"name": "x"}]}
+
+
+@provider("support_ticket", title="Our own support form")
 def my_support_ticket(args, user):
     return {"fields": [{"name": "x"}]}

@@ -18,9 +18,24 @@ def test_unimportable_provider_module_stops_start_up(sqlite_url):
 def test_duplicate_provider_name_stops_start_up_naming_both(sqlite_url):
     with pytest.raises(ValueError) as exc:
         create_app({"DATABASE_URL": sqlite_url, "SECRET_KEY": "k", "AUTO_MIGRATE": False,
-                    "PREFILL_PROVIDER_MODULES": "tests.providers_dup"})
-    assert "schema_providers.builtin.support_ticket" in str(exc.value)
-    assert "tests.providers_dup.my_support_ticket" in str(exc.value)
+                    "PREFILL_PROVIDER_MODULES": "tests.providers_fixture,tests.providers_dup"})
+    assert "tests.providers_fixture.all_types" in str(exc.value)
+    assert "tests.providers_dup.my_all_types" in str(exc.value)
+
+
+def test_demo_forms_only_in_the_demo_and_an_authors_form_replaces_one(sqlite_url, caplog):
+    base = {"DATABASE_URL": sqlite_url, "SECRET_KEY": "k", "AUTO_MIGRATE": False}
+    production = create_app({**base, "PREFILL_PROVIDER_MODULES": "tests.providers_fixture"})
+    names = {f["name"] for f in production.test_client().get("/api/forms").json["forms"]}
+    assert "support_ticket" not in names and "refund" not in names and "all_types" in names
+    for flag in ("PREFILL_DEMO", "PREFILL_BUILTIN_FORMS"):
+        app = create_app({**base, flag: True})
+        assert {f["name"] for f in app.test_client().get("/api/forms").json["forms"]} >= {"support_ticket", "refund"}
+    with caplog.at_level("INFO"):
+        demo = create_app({**base, "PREFILL_DEMO": True, "PREFILL_PROVIDER_MODULES": "tests.providers_dup"})
+    forms = {f["name"]: f["title"] for f in demo.test_client().get("/api/forms").json["forms"]}
+    assert forms["support_ticket"] == "Our own support form" and "refund" in forms
+    assert "tests.providers_dup.my_support_ticket replaces the built-in demo form" in caplog.text
 
 
 def test_env_config_and_defaults(monkeypatch, tmp_path):

@@ -37,7 +37,7 @@ def browser() -> Iterator[Any]:
 def server(sqlite_url: str) -> Iterator[str]:
     wipe(sqlite_url)
     app = create_app({"DATABASE_URL": sqlite_url, "SECRET_KEY": "browser", "AUTO_MIGRATE": False,
-                      "RATELIMIT_ENABLED": False, "IDENTITY_SECRET": SECRET,
+                      "RATELIMIT_ENABLED": False, "IDENTITY_SECRET": SECRET, "PREFILL_BUILTIN_FORMS": True,
                       "PREFILL_PROVIDER_MODULES": [TEST_PROVIDERS]})
 
     @app.get("/_test/host")
