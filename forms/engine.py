@@ -16,7 +16,9 @@ from collections.abc import Mapping
 from sys import getsizeof
 from typing import TYPE_CHECKING, Any
 
-from .errors import ProviderFailed, SchemaError
+from marshmallow import ValidationError
+
+from .errors import IdentityRequired, ProviderFailed, SchemaError, ValidationFailed
 from .identity import Identity
 from .lru import LRU, text_bytes
 from .resolve import ResolvedForm, resolve
@@ -62,7 +64,7 @@ class Engine:
         """Drop memoised resolutions (validated schemas stay): benchmarks use it."""
         self._resolved.clear()
 
-    def call_provider(self, provider: Provider, args: Mapping[str, str], identity: Identity) -> Any:
+    def call_provider(self, provider: Provider, args: Mapping[str, Any], identity: Identity) -> Any:
         try:
             out = provider.fn(dict(args), identity)
             if inspect.isawaitable(out):
@@ -83,9 +85,25 @@ class Engine:
             self._schemas.put(key, schema)
         return fp, schema
 
+    def check_access(self, provider: Provider, args: Mapping[str, str], identity: Identity) -> Mapping[str, Any]:
+        """401 when the form needs a (verified) user; the loaded args, or 400
+        naming the argument — before the provider runs."""
+        if provider.requires == "verified" and not identity.is_verified:
+            raise IdentityRequired("verified")
+        if provider.requires == "identified" and not identity.is_identified:
+            raise IdentityRequired("identified")
+        if provider.args is None:
+            return args
+        try:
+            return provider.args.load(dict(args))
+        except ValidationError as exc:
+            fields = {str(k): [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in exc.messages.items()}
+            raise ValidationFailed(f"The arguments of form {provider.name!r} are not valid.", fields) from None
+
     def resolve(self, name: str, args: Mapping[str, str], identity: Identity) -> ResolvedForm:
         """Resolve form ``name`` for ``identity``; raises the engine's errors."""
         provider = self.registry.get(name)
+        args = self.check_access(provider, args, identity)
         raw = self.call_provider(provider, args, identity)
         fp, schema = self.schema_for(name, raw)
         title = provider.title

@@ -57,6 +57,16 @@ class IdentityUnverified(PrefillError):
     status, code, message = 401, "identity_unverified", "The identity could not be verified."
 
 
+class IdentityRequired(PrefillError):
+    """The form is only for signed-in (or verified) users."""
+
+    status, code = 401, "identity_required"
+
+    def __init__(self, requires: str) -> None:
+        who = "a verified user" if requires == "verified" else "a signed-in user"
+        super().__init__(f"This form is only for {who}; sign in first.")
+
+
 class InvalidSession(PrefillError):
     status, code, message = 401, "invalid_session", "The session token names no live session."
 

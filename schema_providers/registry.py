@@ -11,9 +11,11 @@ import importlib
 import inspect
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import ModuleType
 from typing import Any
+
+from marshmallow import Schema
 
 from forms.errors import UnknownForm
 
@@ -21,13 +23,24 @@ ProviderFn = Callable[[dict[str, str], Any], Any]
 log = logging.getLogger("prefill.providers")
 
 
+REQUIRES = (None, "identified", "verified")
+
+
 @dataclass(frozen=True)
 class Provider:
-    """A registered schema provider: ``fn(args, user) -> schema``."""
+    """A registered schema provider: ``fn(args, user) -> schema``.
+
+    ``args``: a marshmallow schema the request's arguments must load with
+    (400 naming the argument, before the provider runs); ``requires``: the
+    identity the form is for ("identified" or "verified"; others get 401
+    ``identity_required``).
+    """
 
     name: str
     fn: ProviderFn
     title: str | None = None
+    args: Schema | None = None
+    requires: str | None = None
 
     @property
     def where(self) -> str:
@@ -46,14 +59,26 @@ def _check_name(name: Any) -> str:
     return name
 
 
-def provider(name: str, *, title: str | None = None) -> Callable[[ProviderFn], Provider]:
-    """Mark ``fn`` as the schema provider for form ``name``."""
+def _check_options(name: str, args: Any, requires: Any) -> Schema | None:
+    if requires not in REQUIRES:
+        raise ValueError(f"provider {name!r}: requires must be 'identified' or 'verified', got {requires!r}")
+    if isinstance(args, type) and issubclass(args, Schema):
+        return args()
+    if args is not None and not isinstance(args, Schema):
+        raise TypeError(f"provider {name!r}: args must be a marshmallow Schema (class or instance)")
+    return args
+
+
+def provider(name: str, *, title: str | None = None, args: type[Schema] | Schema | None = None,
+             requires: str | None = None) -> Callable[[ProviderFn], Provider]:
+    """Mark ``fn`` as the schema provider for form ``name`` (see :class:`Provider`)."""
     _check_name(name)
+    schema = _check_options(name, args, requires)
 
     def decorator(fn: ProviderFn) -> Provider:
         if not callable(fn):
             raise TypeError(f"@provider({name!r}) must decorate a function")
-        return Provider(name=name, fn=fn, title=title)
+        return Provider(name=name, fn=fn, title=title, args=schema, requires=requires)
 
     return decorator
 
@@ -68,8 +93,9 @@ class Registry:
         """Register ``fn`` under ``name``; a second provider for a name is an error."""
         _check_name(name)
         if isinstance(fn, Provider):
-            fn, title = fn.fn, title or fn.title
-        item = Provider(name=name, fn=fn, title=title)
+            item = replace(fn, name=name, title=title or fn.title)
+        else:
+            item = Provider(name=name, fn=fn, title=title)
         existing = self._providers.get(name)
         if existing is not None and existing.fn is not item.fn:
             raise ValueError(

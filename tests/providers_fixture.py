@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from marshmallow import Schema, validate
+from marshmallow import fields as mfields
+
 from schema_providers import provider
 
 
@@ -106,3 +109,28 @@ def secret_copies(args: dict[str, str], user: Any) -> dict[str, Any]:
         {"name": "n", "type": "number", "defaultValue": pin},
         {"name": "code", "pattern": f"{token}|[a-z]+"},
     ]}
+
+
+class OrderArgs(Schema):
+    orderId = mfields.String(required=True, validate=validate.Regexp(r"^[A-Z0-9-]{3,20}$"))
+    amount = mfields.Integer(load_default=None)
+
+
+CALLS: list[dict[str, Any]] = []  # what with_args was called with (the args reached it, or not)
+
+
+@provider("with_args", args=OrderArgs)
+def with_args(args: dict[str, Any], user: Any) -> dict[str, Any]:
+    CALLS.append(args)
+    return {"fields": [{"name": "orderId", "defaultValue": args["orderId"]},
+                       {"name": "amount", "type": "number", "defaultValue": args["amount"]}]}
+
+
+@provider("verified_only", requires="verified")
+def verified_only(args: dict[str, str], user: Any) -> dict[str, Any]:
+    return {"fields": [{"name": "note"}]}
+
+
+@provider("identified_only", requires="identified")
+def identified_only(args: dict[str, str], user: Any) -> dict[str, Any]:
+    return {"fields": [{"name": "note"}]}
