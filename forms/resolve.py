@@ -32,6 +32,10 @@ class ResolvedField(FieldRules):
     placeholder: str | None
     help: str | None
     prefilled: bool  # the value came from userMetadata
+    # Where the value came from: "trusted" (signed or admin-set), "claimed" (the
+    # browser's claim), "default" (the provider's defaultValue), "template" (a
+    # defaultValue with placeholders) or None (no value).
+    source: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -49,6 +53,7 @@ class ResolvedField(FieldRules):
             "min": self.min,
             "max": self.max,
             "pattern": self.pattern,
+            "source": self.source,
         }
 
 
@@ -109,14 +114,18 @@ def template_context(identity: Identity, sensitive: SensitiveKeys) -> dict[str, 
 
 
 def _resolve_field(
-    spec: FieldSpec, schema: FormSchema, metadata: Mapping[str, Any], sweep: _Sweeper
+    spec: FieldSpec, schema: FormSchema, metadata: Mapping[str, Any], sweep: _Sweeper,
+    trusted: Mapping[str, Any],
 ) -> ResolvedField:
     where = f"field {spec.name!r}"
     prefilled = False
     value: Any = None
+    source = None
     if spec.default is not None:
         value = spec.default
+        source = "default"
         if isinstance(value, str):
+            source = "template" if "{{" in value else "default"
             value = sweep(value, where + " defaultValue")
         elif not isinstance(value, bool) and sweep.secrets and contains_secret(str(value), sweep.secrets):
             log.warning("form %r, %s: blanked a defaultValue that was a sensitive value", sweep.form, where)
@@ -125,9 +134,10 @@ def _resolve_field(
         fitted = fit(spec.type, metadata[spec.name], frozenset(o.value for o in spec.options))
         if fitted is not NOT_FIT:
             value, prefilled = fitted, True
+            source = "trusted" if spec.name in trusted else "claimed"
             if isinstance(value, str) and sweep.secrets and contains_secret(value, sweep.secrets):
                 log.warning("form %r, %s: blanked a prefilled value", sweep.form, where)
-                value, prefilled = None, False
+                value, prefilled, source = None, False, None
     pattern = spec.pattern
     if pattern is not None and sweep.secrets and contains_secret(pattern, sweep.secrets):
         log.warning("form %r, %s: dropped a pattern that contained a sensitive value", sweep.form, where)
@@ -153,6 +163,7 @@ def _resolve_field(
         max=spec.max,
         pattern=pattern,
         prefilled=prefilled,
+        source=source if value is not None else None,
     )
 
 
@@ -187,7 +198,7 @@ def _static(spec: FieldSpec) -> _Static | None:
         name=spec.name, type=spec.type, required=spec.required, min_length=spec.min_length,
         max_length=spec.max_length, min=spec.min, max=spec.max, pattern=spec.pattern, label=spec.label,
         value=spec.default, disabled=spec.disabled, options=spec.options, placeholder=spec.placeholder,
-        help=spec.help, prefilled=False,
+        help=spec.help, prefilled=False, source=None if spec.default is None else "default",
     )
     return _Static(resolved, text, spec.default is None)
 
@@ -219,7 +230,7 @@ def resolve(
         if static is not None
         and not (static.prefillable and spec.name in metadata)
         and not (secrets and contains_secret(static.text, secrets))
-        else _resolve_field(spec, schema, metadata, sweep)
+        else _resolve_field(spec, schema, metadata, sweep, identity.trusted)
         for spec, static in zip(schema.fields, _statics(schema), strict=True)
     )
     title = sweep(schema.title, "title") if schema.title else None

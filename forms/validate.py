@@ -44,6 +44,7 @@ class CleanSubmission:
     values: dict[str, Any]
     prefilled: list[str]
     changed: list[str]
+    sources: dict[str, str]  # where each shown value came from (see ResolvedField.source)
 
 
 def _empty(value: Any) -> bool:
@@ -132,4 +133,5 @@ def validate_submission(form: ResolvedForm, values: Mapping[str, Any]) -> CleanS
         raise SubmissionInvalid(fields=errors)
     prefilled = [f.name for f in form.fields if f.prefilled]
     changed = [f.name for f in form.fields if f.prefilled and clean[f.name] != f.value]
-    return CleanSubmission(clean, prefilled, changed)
+    sources = {f.name: f.source for f in form.fields if f.source}
+    return CleanSubmission(clean, prefilled, changed, sources)

@@ -27,7 +27,8 @@ def payload_for(row: dict[str, Any], clean: CleanSubmission) -> str:
         "submission": {
             "id": row["id"], "form": row["form"], "values": clean.values,
             "userId": row["user_id"], "visitorId": row["visitor_id"], "verified": row["verified"],
-            "prefilled": clean.prefilled, "changed": clean.changed, "createdAt": iso(row["created_at"]),
+            "prefilled": clean.prefilled, "changed": clean.changed, "sources": clean.sources,
+            "createdAt": iso(row["created_at"]),
         },
     }, separators=(",", ":"), ensure_ascii=False)
 

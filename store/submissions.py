@@ -59,6 +59,7 @@ def item_from_row(row: Any) -> dict[str, Any]:
         "verified": bool(row.verified),
         "prefilled": json.loads(row.prefilled),
         "changed": json.loads(row.changed),
+        "sources": json.loads(row.sources),
         "createdAt": iso(row.created_at),
     }
 
@@ -112,7 +113,8 @@ class SubmissionStore:
             "user_id": identity.user_id, "owner_id": identity.user_id if verified else None,
             "visitor_id": visitor_id, "verified": verified,
             "session_metadata": dumps(self.sensitive.scrub(identity.session_metadata)),
-            "prefilled": dumps(clean.prefilled), "changed": dumps(clean.changed), "created_at": now,
+            "prefilled": dumps(clean.prefilled), "changed": dumps(clean.changed), "sources": dumps(clean.sources),
+            "created_at": now,
         }
         body = {"id": sid, "form": form, "values": clean.values, "createdAt": iso(now)}
         try:

@@ -54,6 +54,7 @@ submissions = Table(
     Column("session_metadata", Text, nullable=False),
     Column("prefilled", Text, nullable=False),
     Column("changed", Text, nullable=False),
+    Column("sources", Text, nullable=False, server_default="{}"),  # field -> trusted|claimed|default|template
     Column("created_at", BigInteger, nullable=False),
     Index("ix_submissions_owner_created", "owner_id", "created_at"),
     Index("ix_submissions_visitor_created", "visitor_id", "created_at"),

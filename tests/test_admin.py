@@ -46,10 +46,11 @@ def test_admin_list_items_and_filters(verified_app):
     items = a.json["items"]
     assert [i["id"] for i in items] == [second, first]
     assert set(items[0]) == {"id", "form", "args", "values", "userId", "visitorId", "verified", "prefilled",
-                             "changed", "createdAt"}
+                             "changed", "sources", "createdAt"}
     mine = next(i for i in items if i["id"] == first)
     assert (mine["userId"], mine["verified"], mine["values"]["email"]) == ("u1", True, "u1@x.co")
     assert mine["prefilled"] == ["email", "name"] and mine["changed"] == ["name"]
+    assert mine["sources"]["email"] == mine["sources"]["name"] == "claimed"  # identify's own claims, signed or not
     admin = verified_app.test_client()
     assert [i["id"] for i in admin.get("/api/admin/submissions?userId=u1", headers=ADMIN).json["items"]] == [first]
     assert admin.get("/api/admin/submissions?form=refund", headers=ADMIN).json["items"] == []
@@ -73,8 +74,8 @@ def test_admin_csv_streams_every_row_escaping_formulas(verified_app):
     assert r.status_code == 200 and r.mimetype == "text/csv"
     rows = list(csv.reader(io.StringIO(r.get_data(as_text=True))))
     header, body = rows[0], rows[1:]
-    assert header[:9] == ["id", "form", "args", "userId", "visitorId", "verified", "prefilled", "changed",
-                          "createdAt"]
+    assert header[:10] == ["id", "form", "args", "userId", "visitorId", "verified", "prefilled", "changed",
+                           "sources", "createdAt"]
     assert {"values.subject", "values.message", "values.notes", "values.email"} <= set(header)
     assert len(body) == 5  # limit does not apply to CSV
     cells = [cell for row in body for cell in row]

@@ -57,7 +57,7 @@ def test_html_form_prefilled_locked_and_labelled(client):
     assert re.search(r'<label for="email">Email</label>', html)
     assert re.search(r'<input[^>]*id="name"[^>]*value="Ann"', html)
     assert re.search(r'<input[^>]*id="subject"[^>]*value="Re: bill"', html)
-    assert "On file" in html
+    assert '<span class="known" id="email-source">From your sign-in</span>' in html  # a claim, shown as such
     for name in ("name", "company", "subject", "priority", "message"):
         assert f'<label for="{name}">' in html
 

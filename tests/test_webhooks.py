@@ -120,7 +120,7 @@ def test_retries_then_delivers_once_signed(make_app):
         assert payload["event"] == "submission.created"
         sub = payload["submission"]
         assert set(sub) == {"id", "form", "values", "userId", "visitorId", "verified", "prefilled", "changed",
-                            "createdAt"}
+                            "sources", "createdAt"}
         assert (sub["id"], sub["userId"], sub["verified"], sub["prefilled"]) == (sid, "u1", False, ["email"])
         [row] = deliveries(app)
         assert (row.status, row.attempts, row.delivered_at is not None) == ("delivered", 3, True)

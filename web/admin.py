@@ -24,7 +24,8 @@ from .api import page_params
 from .state import state
 
 bp = Blueprint("admin", __name__, url_prefix="/api/admin")
-FIXED_COLUMNS = ("id", "form", "args", "userId", "visitorId", "verified", "prefilled", "changed", "createdAt")
+FIXED_COLUMNS = ("id", "form", "args", "userId", "visitorId", "verified", "prefilled", "changed", "sources",
+                 "createdAt")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 

@@ -66,6 +66,10 @@ class Field(Schema):
     min = fields.Raw(allow_none=True, required=True)
     max = fields.Raw(allow_none=True, required=True)
     pattern = fields.String(allow_none=True, required=True)
+    source = fields.String(allow_none=True, required=True, metadata={
+        "enum": ["trusted", "claimed", "default", "template", None],
+        "description": "Where the value came from: trusted (signed or admin-set), claimed (the browser's claim), "
+                       "default (the provider's defaultValue), template, or null."})
 
 
 class Form(Schema):
@@ -90,6 +94,8 @@ class Submission(SubmissionCreated):
     verified = fields.Boolean(required=True)
     prefilled = fields.List(fields.String(), required=True)
     changed = fields.List(fields.String(), required=True)
+    sources = fields.Dict(keys=fields.String(), values=fields.String(), required=True,
+                          metadata={"description": "Per field, where the value shown came from."})
 
 
 class SubmissionPage(Schema):
