@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from marshmallow import ValidationError
 
-from .errors import IdentityRequired, ProviderFailed, SchemaError, ValidationFailed
+from .errors import IdentityRequired, InvalidArguments, ProviderFailed, SchemaError
 from .identity import Identity
 from .lru import LRU, text_bytes
 from .resolve import ResolvedForm, resolve
@@ -98,10 +98,15 @@ class Engine:
             return provider.args.load(dict(args))
         except ValidationError as exc:
             fields = {str(k): [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in exc.messages.items()}
-            raise ValidationFailed(f"The arguments of form {provider.name!r} are not valid.", fields) from None
+            raise InvalidArguments(provider.name, fields) from None
 
     def resolve(self, name: str, args: Mapping[str, str], identity: Identity) -> ResolvedForm:
         """Resolve form ``name`` for ``identity``; raises the engine's errors."""
+        return self.resolve_with_schema(name, args, identity)[1]
+
+    def resolve_with_schema(self, name: str, args: Mapping[str, str],
+                            identity: Identity) -> tuple[FormSchema, ResolvedForm]:
+        """The provider's validated schema and the form resolved from it (for explaining)."""
         provider = self.registry.get(name)
         args = self.check_access(provider, args, identity)
         raw = self.call_provider(provider, args, identity)
@@ -112,13 +117,13 @@ class Engine:
             uses_visitor = schema.memo["uses_visitor"] = "visitorId" in fp
         ikey = identity.cache_key if uses_visitor else (identity.content_key or identity.cache_key)
         if ikey is None:
-            return resolve(name, schema, identity, self.sensitive, title)
+            return schema, resolve(name, schema, identity, self.sensitive, title)
         key = (name, fp, ikey)
         form = self._resolved.get(key)
         if form is None:
             form = resolve(name, schema, identity, self.sensitive, title, key=key)
             self._resolved.put(key, form)
-        return form
+        return schema, form
 
 
 async def _await(awaitable: Any) -> Any:

@@ -42,6 +42,13 @@ class ValidationFailed(PrefillError):
     status, code, message = 400, "validation_failed", "The request is not valid."
 
 
+class InvalidArguments(ValidationFailed):
+    """A form's arguments do not load with its provider's ``args`` schema (400)."""
+
+    def __init__(self, provider: str, fields: dict[str, list[str]]) -> None:
+        super().__init__(f"The arguments of form {provider!r} are not valid.", fields)
+
+
 class SubmissionInvalid(ValidationFailed):
     """Submitted values break the rules of the resolved form (422)."""
 
