@@ -51,6 +51,7 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "PREFILL_PROVIDER_MODULES": (_list, []),
     "PREFILL_DEMO": (_bool, False),
     "PREFILL_BUILTIN_FORMS": (_bool, False),  # the demo forms without the demo
+    "PREFILL_CONFIG": (str, None),  # a YAML or JSON file of declared forms
     "ADMIN_API_KEY": (str, None),
     "WEBHOOK_URL": (str, None),
     "WEBHOOK_SECRET": (str, None),
@@ -158,6 +159,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     registry = Registry()
     for module in cfg["PREFILL_PROVIDER_MODULES"]:
         registry.load_module(module)
+    if cfg["PREFILL_CONFIG"]:
+        from schema_providers.config import load_config_file
+
+        load_config_file(registry, cfg["PREFILL_CONFIG"])
     if cfg["PREFILL_DEMO"] or cfg["PREFILL_BUILTIN_FORMS"]:  # production serves only its own forms
         for module in BUILTIN_MODULES:
             registry.load_module(module, fallback=True)

@@ -159,6 +159,10 @@ def register_cli(app: Flask) -> None:
                                       "userMetadata": {"email": "check@example.com", "name": "Check"}}),
             ("verified", {"userId": "check-user", "userMetadata": {"email": "check@example.com", "name": "Check"}}),
         ]
+        for scope, key, values in sorted({c for p in st.registry for c in getattr(p.fn, "conditions", ())}):
+            for value in values:  # each value a declared variant tests, as the attribute it reads
+                attrs = {"trusted": {key: value}} if scope == "trusted" else {"userMetadata": {key: value}}
+                samples.append((f"verified, {scope}.{key}={value}", {"userId": "check-user", **attrs}))
         samples += [(path, _load_user(path)) for path in user_files]
         errors = warnings = 0
         for p in st.registry:

@@ -41,9 +41,12 @@ class Provider:
     title: str | None = None
     args: Schema | None = None
     requires: str | None = None
+    origin: str | None = None  # where it was declared, when not a Python function (a config file)
 
     @property
     def where(self) -> str:
+        if self.origin:
+            return self.origin
         fn = inspect.unwrap(self.fn)
         return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
 
