@@ -83,3 +83,16 @@ def test_a_missing_config_file_is_named(sqlite_url, tmp_path):
     with pytest.raises(RuntimeError, match=r"nope\.yaml"):
         create_app({"DATABASE_URL": sqlite_url, "SECRET_KEY": "k", "AUTO_MIGRATE": False,
                     "PREFILL_CONFIG": str(tmp_path / "nope.yaml")})
+
+
+def test_the_providers_guide_yaml_example_loads_as_printed(make_app, tmp_path):
+    import re
+
+    guide = (ROOT / "docs" / "providers.md").read_text()
+    path = tmp_path / "guide.yaml"
+    path.write_text(re.search(r"```yaml\n(.*?)```", guide, re.S).group(1))
+    app = make_app(PREFILL_CONFIG=str(path), IDENTITY_SECRET="test-identity-secret-0123456789abcdef0123")
+    c = app.test_client()
+    c.post("/api/identify", json={"userId": "e1", **proof("e1", plan="enterprise")})
+    assert options(c)["priority"] == ["critical", "high", "normal"]
+    assert options(app.test_client())["priority"] == ["high", "normal", "low"]
