@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from marshmallow import ValidationError
 
-from .errors import IdentityRequired, InvalidArguments, ProviderFailed, SchemaError
+from .errors import IdentityRequired, InvalidArguments, PrefillError, ProviderFailed, SchemaError
 from .identity import Identity
 from .lru import LRU, text_bytes
 from .resolve import ResolvedForm, resolve
@@ -69,6 +69,8 @@ class Engine:
             out = provider.fn(dict(args), identity)
             if inspect.isawaitable(out):
                 out = asyncio.run(_await(out))
+        except PrefillError:
+            raise  # a provider's own clear answer (an HTTP provider's 502/504)
         except Exception:
             # The exception's text may quote the user's metadata: log it without secrets.
             secrets = self.sensitive.secret_values(identity.metadata, identity.session_metadata)

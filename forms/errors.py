@@ -156,6 +156,23 @@ class ProviderFailed(PrefillError):
         super().__init__(f"The form provider {provider!r} failed.")
 
 
+class ProviderUnavailable(PrefillError):
+    """An HTTP provider failed: refused, unreachable, an error status, a
+    redirect, a body too large or not JSON. Never says what the upstream said."""
+
+    status, code = 502, "provider_unavailable"
+
+    def __init__(self, provider: str) -> None:
+        super().__init__(f"The form provider {provider!r} is unavailable.")
+
+
+class ProviderTimeout(PrefillError):
+    status, code = 504, "provider_timeout"
+
+    def __init__(self, provider: str) -> None:
+        super().__init__(f"The form provider {provider!r} did not answer in time.")
+
+
 class SchemaError(PrefillError):
     """A provider returned a schema that breaks the format: an author's bug.
 

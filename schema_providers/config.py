@@ -11,13 +11,49 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from marshmallow import RAISE, Schema, ValidationError, fields
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from forms.errors import SchemaError
 
 from .declarative import DeclaredForm, declared_provider
-from .registry import Provider, Registry, _check_name
+from .http import HTTPProvider
+from .registry import REQUIRES, Provider, Registry, _check_name
+
+
+class _HTTP(Schema):
+    class Meta:
+        unknown = RAISE
+
+    url = fields.String(required=True, validate=validate.Regexp(r"^https?://", error="must start with http(s)://"))
+    method = fields.String(load_default="GET", validate=validate.OneOf(["GET", "POST"]))
+    headers = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
+    timeout = fields.Float(load_default=2.0, validate=validate.Range(min=0.1, max=30))
+    cacheTtl = fields.Float(load_default=0.0, validate=validate.Range(min=0, max=86400))
+
+
+class _HTTPForm(Schema):
+    class Meta:
+        unknown = RAISE
+
+    title = fields.String(allow_none=True)
+    http = fields.Nested(_HTTP, required=True)
+    allowHosts = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    requires = fields.String(allow_none=True, validate=validate.OneOf([r for r in REQUIRES if r]))
+
+
+def _http_provider(name: str, where: str, entry: dict[str, Any]) -> Provider:
+    form = _HTTPForm().load(entry)
+    spec = form["http"]
+    allow = frozenset(h.lower() for h in form["allowHosts"])
+    host = urlsplit(spec["url"]).hostname or ""
+    if "{{" not in spec["url"].split("/")[2] and host.lower() not in allow:
+        raise RuntimeError(f"{where}: the URL's host {host!r} is not in allowHosts")
+    fn = HTTPProvider(form=name, url=spec["url"], allow_hosts=allow, method=spec["method"],
+                      headers=spec["headers"], timeout=spec["timeout"], cache_ttl=spec["cacheTtl"])
+    return Provider(name=name, fn=fn, title=form.get("title"), requires=form.get("requires"),
+                    origin=f"{where} (HTTP {spec['method']} {spec['url']})")
 
 
 class _Config(Schema):
@@ -50,14 +86,16 @@ def load_config_file(registry: Registry, path: str) -> list[Provider]:
     for name, entry in config["forms"].items():
         where = f"{path}:forms.{name}"
         _check_name(name)
-        if "http" in entry:
-            raise RuntimeError(f"{where}: HTTP providers are not available yet; declare the fields instead")
         try:
-            form = DeclaredForm().load(entry)
-            fn = declared_provider(name, form)
+            if "http" in entry:
+                item = _http_provider(name, where, entry)
+            else:
+                form = DeclaredForm().load(entry)
+                item = Provider(name=name, fn=declared_provider(name, form), title=form.get("title"),
+                                requires=form.get("requires"), origin=where)
         except ValidationError as exc:
             raise RuntimeError(f"{where}: {exc.messages}") from None
         except SchemaError as exc:
             raise RuntimeError(f"{where}: {exc.message}") from None
-        added.append(registry.add(name, Provider(name=name, fn=fn, title=form.get("title"), origin=where)))
+        added.append(registry.add(name, item))
     return added

@@ -20,7 +20,7 @@ import copy
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, validate, validates_schema
 from marshmallow import fields as mf
 
 from forms.schema import load_schema
@@ -53,6 +53,7 @@ class DeclaredForm(Schema):
     description = mf.String(allow_none=True)
     submitLabel = mf.String(allow_none=True)
     lockKnown = mf.Boolean(allow_none=True)
+    requires = mf.String(allow_none=True, validate=validate.OneOf(["identified", "verified"]))
     fields = mf.List(mf.Dict(), required=True)
     variants = mf.List(mf.Nested(_Variant), load_default=list)
 

@@ -68,7 +68,9 @@ def test_check_resolves_each_declared_plan(sqlite_url):
     ("forms: {x: {fields: [{name: a, type: select}]}}", "options"),
     ("forms: {x: {fields: [{name: a}], variants: [{when: {plan: pro}, replace: {a: {type: radio}}}]}}", "options"),
     ("forms: {x: {fields: [{name: a}], variants: [{when: {session.plan: pro}}]}}", "trusted.name"),
-    ("forms: {x: {http: {url: 'https://example.com'}, fields: []}}", "HTTP providers"),
+    ("forms: {x: {http: {url: 'https://example.com/f'}, allowHosts: [api.example.com]}}", "not in allowHosts"),
+    ("forms: {x: {http: {url: 'ftp://example.com/f'}, allowHosts: [example.com]}}", "http"),
+    ("forms: {x: {http: {url: 'https://example.com/f', verb: PUT}, allowHosts: [example.com]}}", "verb"),
     ("forms: [unclosed", "PREFILL_CONFIG"),
 ])
 def test_a_broken_config_stops_start_up_naming_file_and_form(sqlite_url, tmp_path, content, message):
