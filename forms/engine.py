@@ -8,9 +8,11 @@ resolution once per (output, identity) — "nothing re-built that did not change
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import inspect
 import json
 import logging
+import threading
 import traceback
 from collections.abc import Mapping
 from sys import getsizeof
@@ -18,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from marshmallow import ValidationError
 
-from .errors import IdentityRequired, InvalidArguments, PrefillError, ProviderFailed, SchemaError
+from .errors import IdentityRequired, InvalidArguments, PrefillError, ProviderFailed, ProviderTimeout, SchemaError
 from .identity import Identity
 from .lru import LRU, text_bytes
 from .resolve import ResolvedForm, resolve
@@ -54,21 +56,41 @@ def resolved_bytes(key: tuple[Any, ...], form: ResolvedForm) -> int:
 
 class Engine:
     def __init__(self, registry: Registry, sensitive: SensitiveKeys, cache_size: int = 4096,
-                 cache_bytes: int = 16 << 20) -> None:
+                 cache_bytes: int = 16 << 20, provider_threads: int = 16) -> None:
         self.registry = registry
         self.sensitive = sensitive
         self._schemas: LRU[tuple[str, str], FormSchema] = LRU(cache_size, cache_bytes // 2, schema_bytes)
         self._resolved: LRU[tuple[Any, ...], ResolvedForm] = LRU(cache_size, cache_bytes // 2, resolved_bytes)
+        self.provider_threads = provider_threads
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None  # made at the first timed call
+        self._executor_lock = threading.Lock()
+
+    def _pool(self) -> concurrent.futures.ThreadPoolExecutor:
+        if self._executor is None:
+            with self._executor_lock:
+                if self._executor is None:
+                    self._executor = concurrent.futures.ThreadPoolExecutor(self.provider_threads, "provider")
+        return self._executor
 
     def forget_identities(self) -> None:
         """Drop memoised resolutions (validated schemas stay): benchmarks use it."""
         self._resolved.clear()
 
     def call_provider(self, provider: Provider, args: Mapping[str, Any], identity: Identity) -> Any:
+        """The provider's output. With a ``timeout``, a sync provider runs in a
+        bounded thread pool (a hung one holds a pool thread, never the request:
+        504), an async one under ``asyncio.wait_for``; without, it runs inline."""
+        limit = provider.timeout
         try:
-            out = provider.fn(dict(args), identity)
+            if limit is None:
+                out = provider.fn(dict(args), identity)
+            else:
+                out = self._pool().submit(provider.fn, dict(args), identity).result(limit)
             if inspect.isawaitable(out):
-                out = asyncio.run(_await(out))
+                out = asyncio.run(_await(out) if limit is None else asyncio.wait_for(_await(out), limit))
+        except (TimeoutError, concurrent.futures.TimeoutError):
+            log.error("provider %r did not answer within %g s", provider.name, limit)
+            raise ProviderTimeout(provider.name, limit) from None
         except PrefillError:
             raise  # a provider's own clear answer (an HTTP provider's 502/504)
         except Exception:

@@ -169,8 +169,9 @@ class ProviderUnavailable(PrefillError):
 class ProviderTimeout(PrefillError):
     status, code = 504, "provider_timeout"
 
-    def __init__(self, provider: str) -> None:
-        super().__init__(f"The form provider {provider!r} did not answer in time.")
+    def __init__(self, provider: str, seconds: float | None = None) -> None:
+        within = f" within {seconds:g} s" if seconds else " in time"
+        super().__init__(f"The form provider {provider!r} did not answer{within}.")
 
 
 class SchemaError(PrefillError):

@@ -24,7 +24,7 @@ STANDARD_PRIORITIES = [
 ]
 
 
-@provider("support_ticket", title="Contact support")
+@provider("support_ticket", title="Contact support", timeout=None)  # pure: cannot hang, runs inline
 def support_ticket(args: dict[str, str], user: Any) -> dict[str, Any]:
     enterprise = user.trusted.get("plan") == "enterprise"
     return {
@@ -45,7 +45,7 @@ def support_ticket(args: dict[str, str], user: Any) -> dict[str, Any]:
     }
 
 
-@provider("refund", title="Request a refund")
+@provider("refund", title="Request a refund", timeout=None)
 def refund(args: dict[str, str], user: Any) -> dict[str, Any]:
     return {
         "description": "Hi {{userMetadata.name}}, tell us which order to refund.",

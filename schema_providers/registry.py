@@ -24,6 +24,7 @@ log = logging.getLogger("prefill.providers")
 
 
 REQUIRES = (None, "identified", "verified")
+DEFAULT_TIMEOUT_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,9 @@ class Provider:
     ``args``: a marshmallow schema the request's arguments must load with
     (400 naming the argument, before the provider runs); ``requires``: the
     identity the form is for ("identified" or "verified"; others get 401
-    ``identity_required``).
+    ``identity_required``); ``timeout``: seconds before a 504
+    ``provider_timeout`` (a sync provider then runs in a bounded thread pool);
+    ``None`` runs it inline, for pure providers that cannot hang.
     """
 
     name: str
@@ -41,6 +44,7 @@ class Provider:
     title: str | None = None
     args: Schema | None = None
     requires: str | None = None
+    timeout: float | None = None
     origin: str | None = None  # where it was declared, when not a Python function (a config file)
 
     @property
@@ -62,9 +66,12 @@ def _check_name(name: Any) -> str:
     return name
 
 
-def _check_options(name: str, args: Any, requires: Any) -> Schema | None:
+def _check_options(name: str, args: Any, requires: Any, timeout: Any) -> Schema | None:
     if requires not in REQUIRES:
         raise ValueError(f"provider {name!r}: requires must be 'identified' or 'verified', got {requires!r}")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+                                or not 0 < timeout <= 60):
+        raise ValueError(f"provider {name!r}: timeout must be seconds in (0, 60] or None, got {timeout!r}")
     if isinstance(args, type) and issubclass(args, Schema):
         return args()
     if args is not None and not isinstance(args, Schema):
@@ -73,15 +80,17 @@ def _check_options(name: str, args: Any, requires: Any) -> Schema | None:
 
 
 def provider(name: str, *, title: str | None = None, args: type[Schema] | Schema | None = None,
-             requires: str | None = None) -> Callable[[ProviderFn], Provider]:
+             requires: str | None = None,
+             timeout: float | None = DEFAULT_TIMEOUT_S) -> Callable[[ProviderFn], Provider]:
     """Mark ``fn`` as the schema provider for form ``name`` (see :class:`Provider`)."""
     _check_name(name)
-    schema = _check_options(name, args, requires)
+    schema = _check_options(name, args, requires, timeout)
 
     def decorator(fn: ProviderFn) -> Provider:
         if not callable(fn):
             raise TypeError(f"@provider({name!r}) must decorate a function")
-        return Provider(name=name, fn=fn, title=title, args=schema, requires=requires)
+        return Provider(name=name, fn=fn, title=title, args=schema, requires=requires,
+                        timeout=None if timeout is None else float(timeout))
 
     return decorator
 

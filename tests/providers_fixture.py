@@ -134,3 +134,17 @@ def verified_only(args: dict[str, str], user: Any) -> dict[str, Any]:
 @provider("identified_only", requires="identified")
 def identified_only(args: dict[str, str], user: Any) -> dict[str, Any]:
     return {"fields": [{"name": "note"}]}
+
+
+@provider("slow", timeout=0.3)
+def slow(args: dict[str, str], user: Any) -> dict[str, Any]:
+    import time
+
+    time.sleep(1.0)
+    return {"fields": [{"name": "late"}]}
+
+
+@provider("slow_async", timeout=0.3)
+async def slow_async(args: dict[str, str], user: Any) -> dict[str, Any]:
+    await asyncio.sleep(1.0)
+    return {"fields": [{"name": "late"}]}

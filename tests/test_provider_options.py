@@ -72,3 +72,27 @@ def test_bad_options_stop_start_up():
         provider("x", requires="admin")
     with pytest.raises(TypeError, match="args"):
         provider("x", args={"orderId": str})
+
+
+def test_a_slow_provider_is_a_504_not_a_hung_request(client):
+    import time
+
+    for form in ("slow", "slow_async"):
+        started = time.perf_counter()
+        r = client.get(f"/api/forms/{form}")
+        took = time.perf_counter() - started
+        assert r.status_code == 504 and r.json["error"]["code"] == "provider_timeout", form
+        assert "0.3 s" in r.json["error"]["message"] and took < 0.9, (form, took)
+        assert client.get(f"/forms/{form}").status_code == 504
+    started = time.perf_counter()
+    assert client.get("/api/forms/all_types").status_code == 200  # others are served meanwhile
+    assert time.perf_counter() - started < 0.5
+
+
+def test_timeout_options():
+    with pytest.raises(ValueError, match="timeout"):
+        provider("x", timeout=0)
+    with pytest.raises(ValueError, match="timeout"):
+        provider("x", timeout=True)
+    fn = provider("x", timeout=None)(lambda args, user: {"fields": [{"name": "a"}]})
+    assert fn.timeout is None and provider("y")(lambda a, u: {}).timeout == 2.0
