@@ -50,6 +50,7 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "SENSITIVE_KEYS_ALLOW": (_list, []),
     "PREFILL_PROVIDER_MODULES": (_list, []),
     "PREFILL_DEMO": (_bool, False),
+    "PREFILL_DEV": (_bool, False),  # author tools in the browser: /dev/preview (never in production)
     "PREFILL_BUILTIN_FORMS": (_bool, False),  # the demo forms without the demo
     "PREFILL_CONFIG": (str, None),  # a YAML or JSON file of declared forms
     "ADMIN_API_KEY": (str, None),
@@ -132,7 +133,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from store.db import make_engine, make_read_engine, migrate
     from store.sessions import SessionStore
     from store.submissions import SubmissionStore
-    from web import admin, api, demo, health, html, openapi
+    from web import admin, api, demo, devtools, health, html, openapi
     from web.bodysize import ChunkedBodyLimit
     from web.context import set_session_cookie
     from web.errors import register_error_handlers
@@ -190,6 +191,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.register_blueprint(bp)
     if cfg["PREFILL_DEMO"]:
         app.register_blueprint(demo.bp)
+    if cfg["PREFILL_DEV"]:
+        app.register_blueprint(devtools.bp)
     app.extensions["prefill"].limiter = init_limits(app)
     init_logging(app)
     register_error_handlers(app)

@@ -13,17 +13,7 @@ from flask.cli import AppGroup
 
 from forms.errors import IdentityRequired, InvalidArguments, PrefillError
 from forms.explain import CASE_MISMATCH, explain
-from forms.identity import Identity
-
-
-def identity_from(data: dict[str, Any]) -> Identity:
-    """``{userId, userMetadata, trusted, sessionMetadata, verified?}`` as the engine sees it.
-    With a userId the identity is verified unless ``"verified": false``."""
-    user_id = data.get("userId")
-    return Identity.build(user_id=user_id, visitor_id=data.get("visitorId", "v_cli"),
-                          verified=bool(data.get("verified", user_id is not None)),
-                          claimed=data.get("userMetadata") or {}, trusted=data.get("trusted") or {},
-                          session_metadata=data.get("sessionMetadata") or {})
+from forms.identity import identity_from
 
 
 def _load_user(path: str | None) -> dict[str, Any]:

@@ -84,4 +84,15 @@ class Identity:
         return self.verified and self.user_id is not None
 
 
+def identity_from(data: Mapping[str, Any]) -> Identity:
+    """The author tools' identity file, ``{userId, userMetadata, trusted,
+    sessionMetadata, verified?}``, as the engine sees it. With a userId it is
+    verified unless ``"verified": false``."""
+    user_id = data.get("userId")
+    return Identity.build(user_id=user_id, visitor_id=data.get("visitorId", "v_preview"),
+                          verified=bool(data.get("verified", user_id is not None)),
+                          claimed=data.get("userMetadata") or {}, trusted=data.get("trusted") or {},
+                          session_metadata=data.get("sessionMetadata") or {})
+
+
 ANONYMOUS = Identity(cache_key=("anonymous",), content_key=("anonymous",))

@@ -23,7 +23,7 @@ _HTTP = {
 
 
 def wants_html() -> bool:
-    return request.blueprint in ("html", "demo") or request.path in ("/", "/favicon.ico", "/docs")
+    return request.blueprint in ("html", "demo", "devtools") or request.path in ("/", "/favicon.ico", "/docs")
 
 
 def present(err: E.PrefillError) -> tuple[Response, int]:
