@@ -441,3 +441,23 @@ def test_csv_rows_arriving_during_an_export_keep_their_columns(make_app):
     for row in rows:
         assert all(v is not None for v in row.values()), row  # no row longer than the header
     assert {r["values.email"] for r in rows} >= {"a0@b.co", "a1@b.co", "a2@b.co"}
+
+
+def test_html_error_pages_tell_end_users_little_and_the_log_the_rest(make_app, caplog):
+    c = make_app().test_client()
+    with caplog.at_level(logging.INFO):
+        missing = c.get("/forms/nope").get_data(as_text=True)
+        broken = c.get("/forms/bad_schema")
+    assert "registered" not in missing and "all_types" not in missing
+    assert broken.status_code == 500 and "prio" not in broken.get_data(as_text=True)
+    assert "Something went wrong on our side." in broken.get_data(as_text=True)
+    assert "registered: " in caplog.text and "field 'prio'" in caplog.text
+    embedded = c.get("/forms/nope?embed=1").get_data(as_text=True)
+    assert 'class="embed"' in embedded and 'class="bar"' not in embedded
+    dev = make_app(PREFILL_DEV=True).test_client().get("/forms/nope").get_data(as_text=True)
+    assert "registered: " in dev  # authors see the details with PREFILL_DEV=1
+
+
+def test_a_favicon_instead_of_a_404(client):
+    r = client.get("/favicon.ico")
+    assert r.status_code == 200 and r.mimetype == "image/svg+xml"

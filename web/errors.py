@@ -26,9 +26,31 @@ def wants_html() -> bool:
     return request.blueprint in ("html", "demo", "devtools") or request.path in ("/", "/favicon.ico", "/docs")
 
 
+# What an end user is told on an HTML error page: short and safe. The details
+# (the registered forms, a schema's problems) go to the log, and to the page
+# only with PREFILL_DEV=1; the JSON API keeps them, integrators need them.
+PUBLIC_MESSAGES = {
+    400: "The request could not be understood.", 401: "Please sign in to see this page.",
+    403: "This page cannot be used from here.", 404: "This page does not exist.",
+    405: "This page cannot be used that way.", 413: "What was sent is too large.",
+    415: "What was sent is in a form we cannot read.", 422: "Some values need a look.",
+    429: "Too many requests; please wait a moment and try again.",
+    500: "Something went wrong on our side.", 502: "A service this form needs is not answering.",
+    503: "We are briefly unavailable; please try again shortly.", 504: "A service this form needs took too long.",
+}
+KEEP_MESSAGE = (E.CSRFFailed, E.IdentityRequired)  # already written for end users
+
+
 def present(err: E.PrefillError) -> tuple[Response, int]:
     if wants_html():
-        response = Response(render_template("error.html", error=err), mimetype="text/html")
+        dev = current_app.config.get("PREFILL_DEV")
+        public = err.message if dev or isinstance(err, KEEP_MESSAGE) else PUBLIC_MESSAGES.get(
+            err.status, "Something went wrong.")
+        if public != err.message:
+            log.info("HTML %s page for %s %s: %s", err.status, request.method, request.path, err.message)
+        page = render_template("error.html", error=err, public_message=public, show_fields=bool(dev),
+                               embed=request.args.get("embed") == "1")
+        response = Response(page, mimetype="text/html")
     else:
         response = jsonify(err.to_dict())
         response.headers["Cache-Control"] = "no-store"
@@ -55,6 +77,8 @@ def _request_secrets() -> frozenset[str]:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(E.PrefillError)
     def _prefill(err: E.PrefillError) -> tuple[Response, int]:
+        if err.status >= 500:  # a provider's or a schema's failure: the operator must see it
+            log.warning("%s %s: %s: %s", request.method, request.path, err.code, err.message)
         return present(err)
 
     @app.errorhandler(HTTPException)

@@ -61,6 +61,12 @@ def thanks(name: str) -> Response:
     return Response(page, mimetype="text/html")
 
 
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    """Browsers ask for it on every page; the pages also link the SVG."""
+    return current_app.send_static_file("favicon.svg")
+
+
 @bp.get("/")
 def index() -> Response:
     st = state()
