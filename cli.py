@@ -47,10 +47,10 @@ def render_command(app: Flask, form: str, data: dict[str, Any], args: dict[str, 
         sys.exit(1)
     notes = explain(schema, resolved, identity, st.sensitive) if with_explain else []
     if fmt == "html":
-        from web.rendering import render_form
+        from web.rendering import hidden_inputs, render_form
 
         with app.test_request_context(f"/forms/{form}"):
-            click.echo(render_form(resolved, "preview", embed=True))
+            click.echo(render_form(resolved, hidden_inputs("preview", "preview"), embed=True))
         for note in notes:
             click.echo(_line(note), err=True)
     elif with_explain:

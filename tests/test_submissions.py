@@ -303,3 +303,50 @@ def test_html_post_errors_rerender_with_messages_and_input(app, client):
     assert re.search(r'id="priority-errors"><li>Not a valid choice', page)
     assert re.search(r'id="message-errors"><li>This field is required', page)
     assert 'class="embed"' in page and count(app) == 0
+
+
+def test_a_double_post_of_one_html_form_stores_one_submission(app, client):
+    html = client.get("/forms/support_ticket").get_data(as_text=True)
+    csrf = csrf_of(html)
+    form_key = re.search(r'name="form_key" value="([A-Za-z0-9_-]+)"', html).group(1)
+    data = {"csrf_token": csrf, "form_key": form_key, "email": "a@b.co", "subject": "Hi", "priority": "normal",
+            "message": "twice"}
+    first, second = client.post("/forms/support_ticket", data=data), client.post("/forms/support_ticket", data=data)
+    assert first.status_code == second.status_code == 303
+    assert first.headers["Location"] == second.headers["Location"]  # the same thanks page
+    with app.extensions["prefill"].db.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM submissions")).scalar_one() == 1
+    changed = client.post("/forms/support_ticket", data={**data, "message": "edited"})
+    assert changed.status_code == 409 and "already sent" in changed.get_data(as_text=True)
+    again = client.get("/forms/support_ticket").get_data(as_text=True)
+    new_key = re.search(r'name="form_key" value="([A-Za-z0-9_-]+)"', again).group(1)
+    assert new_key != form_key  # every view of the form is a new intent
+    assert client.post("/forms/support_ticket", data={**data, "form_key": new_key}).status_code == 303
+    with app.extensions["prefill"].db.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM submissions")).scalar_one() == 2
+
+
+def test_racing_double_posts_store_one_submission(app):
+    import threading
+
+    c = app.test_client()
+    html = c.get("/forms/support_ticket").get_data(as_text=True)
+    data = {"csrf_token": csrf_of(html),
+            "form_key": re.search(r'name="form_key" value="([A-Za-z0-9_-]+)"', html).group(1),
+            "email": "a@b.co", "subject": "Hi", "priority": "normal", "message": "race"}
+    cookie = c.get_cookie("prefill_session").value
+    locations = []
+
+    def post():
+        other = app.test_client()
+        other.set_cookie("prefill_session", cookie)
+        locations.append(other.post("/forms/support_ticket", data=data).headers.get("Location"))
+
+    threads = [threading.Thread(target=post) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(locations)) == 1 and locations[0]
+    with app.extensions["prefill"].db.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM submissions")).scalar_one() == 1

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import hmac
+import re
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 
 from forms import wtf
-from forms.errors import CSRFFailed, SubmissionInvalid
+from forms.errors import CSRFFailed, IdempotencyConflict, SubmissionInvalid
 from forms.validate import validate_submission
+from store.submissions import request_hash, scoped_key
 
 from .api import form_args
 from .context import csrf_token, current_identity, ensure_session
-from .rendering import form_page, render_form
+from .rendering import form_page, hidden_inputs, new_form_key, render_form
 from .state import state
 from .submit import store_submission
 
 bp = Blueprint("html", __name__)
+FORM_KEY = re.compile(r"\A[A-Za-z0-9_-]{16,64}\Z")
 
 
 @bp.get("/forms/<name>")
@@ -38,17 +41,34 @@ def submit(name: str) -> Response | tuple[Response, int]:
     for f in form.fields:  # locked fields always show the known value
         if f.disabled:
             shown[f.name] = f.value
+    # The page's one-time key: a double click or a retry of this post is one submission.
+    form_key = request.form.get("form_key", "")
+    if not FORM_KEY.match(form_key):
+        form_key = new_form_key()  # missing or tampered: this post is its own intent
+    hidden = hidden_inputs(csrf, form_key)
     if not hmac.compare_digest(request.form.get("csrf_token", "").encode(), csrf.encode()):
         err = CSRFFailed()
-        page = render_form(form, csrf, embed, shown=shown, notice=err)
+        page = render_form(form, hidden_inputs(csrf, new_form_key()), embed, shown=shown, notice=err)
         return Response(page, status=err.status, mimetype="text/html")
+    st = state()
+    identity = st.sessions.identity(row)
+    key = scoped_key(identity, "form:" + form_key)
+    digest = request_hash(name, args, shown, identity)
     try:
-        clean = validate_submission(form, shown)
-        _, body, _ = store_submission(name, args, clean, row, None, None)
+        found = st.submissions.replay(row.visitor_id, key, digest)
+        if found is None:
+            clean = validate_submission(form, shown)
+            _, body, _ = store_submission(name, args, clean, row, key, digest)
+        else:
+            body = found[1]
     except SubmissionInvalid as err:
         err.message = "Please correct the fields marked below."
-        page = render_form(form, csrf, embed, shown=shown, errors=err.fields, notice=err)
+        page = render_form(form, hidden, embed, shown=shown, errors=err.fields, notice=err)
         return Response(page, status=422, mimetype="text/html")
+    except IdempotencyConflict as err:  # this page was sent before, with other values
+        err.message = "This form was already sent. Check the values and send it again as a new request."
+        page = render_form(form, hidden_inputs(csrf, new_form_key()), embed, shown=shown, notice=err)
+        return Response(page, status=err.status, mimetype="text/html")
     target = url_for("html.thanks", name=name, ref=body["id"], embed="1" if embed else None)
     return redirect(target, code=303)
 

@@ -13,7 +13,7 @@ from sys import getsizeof
 from typing import Any
 
 from flask import current_app, render_template
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from forms import wtf
 from forms.errors import PrefillError
@@ -22,10 +22,22 @@ from forms.resolve import ResolvedField, ResolvedForm, field_bytes
 
 from .state import state
 
-# Cached pages are shared by every visitor who sees the same form: the CSRF
-# token, which is per visitor, is cut out at this unguessable mark and put back
-# in at serve time, so the cache holds one page per form, not one per visitor.
+# Cached pages are shared by every visitor who sees the same form: the hidden
+# per-visitor inputs (the CSRF token, the one-time form key) are cut out at this
+# unguessable mark and put back in at serve time, so the cache holds one page
+# per form, not one per visitor.
 CSRF_SLOT = f"csrf-slot-{secrets.token_hex(16)}"
+
+
+def hidden_inputs(csrf: str, form_key: str) -> Markup:
+    """The per-view inputs: the session's CSRF token, and a key naming this one
+    intent to send the form (a double post or a retry stores one submission)."""
+    return Markup('<input type="hidden" name="csrf_token" value="{}">'
+                  '<input type="hidden" name="form_key" value="{}">').format(csrf, form_key)
+
+
+def new_form_key() -> str:
+    return secrets.token_urlsafe(16)
 
 
 def fragment_bytes(key: tuple[str, ResolvedField], value: str) -> int:
@@ -52,8 +64,8 @@ def cached_page(form: ResolvedForm, kind: Any, render: Any) -> tuple[str, ...]:
 
 def form_page(form: ResolvedForm, csrf: str, embed: bool) -> str:
     head, tail = cached_page(form, ("html", embed),
-                             lambda: tuple(render_form(form, CSRF_SLOT, embed).split(CSRF_SLOT, 1)))
-    return head + csrf + tail
+                             lambda: tuple(render_form(form, escape(CSRF_SLOT), embed).split(CSRF_SLOT, 1)))
+    return "".join((head, hidden_inputs(csrf, new_form_key()), tail))  # plain str: Markup + str would escape
 
 
 def _field_macro() -> Any:  # a Jinja macro
@@ -80,16 +92,17 @@ def field_html(form: ResolvedForm) -> list[Markup]:
 
 
 def render_form(
-    form: ResolvedForm, csrf: str, embed: bool, *, shown: dict | None = None,
+    form: ResolvedForm, hidden: Markup, embed: bool, *, shown: dict | None = None,
     errors: dict[str, list[str]] | None = None, notice: PrefillError | None = None,
 ) -> str:
     """The whole page; with ``shown``/``errors`` (a failed post) nothing is memoised.
-    ``notice`` is the error shown above the form (its code goes in ``data-code``)."""
+    ``hidden`` is :func:`hidden_inputs` (or the slot for them); ``notice`` is the
+    error shown above the form (its code goes in ``data-code``)."""
     if shown is None and not errors:
         fields = field_html(form)
     else:
         fields = _render_fields(list(form.fields), shown, errors or {})
-    return render_template("form.html", resolved=form, fields_html=fields, csrf=csrf, embed=embed, notice=notice)
+    return render_template("form.html", resolved=form, fields_html=fields, hidden=hidden, embed=embed, notice=notice)
 
 
 def form_json(form: ResolvedForm) -> str:
