@@ -16,6 +16,7 @@ from marshmallow import RAISE, Schema, ValidationError, validate, validates_sche
 from marshmallow import fields as mf
 
 from .errors import SchemaError
+from .patterns import browser_problem
 
 FIELD_TYPES = (
     "text", "email", "textarea", "select", "radio", "checkbox",
@@ -114,10 +115,14 @@ class _FieldSchema(Schema):
             errors["minLength"] = ["must not exceed maxLength."]
         pattern = data.get("pattern")
         if pattern is not None:
-            try:
-                re.compile(pattern)
-            except re.error:
-                errors["pattern"] = ["is not a valid regular expression."]
+            problem = browser_problem(pattern)  # first: it also refuses what Python warns about ([a&&b])
+            if problem:
+                errors["pattern"] = [f"would be ignored by browsers: {problem}."]
+            else:
+                try:
+                    re.compile(pattern)
+                except re.error:
+                    errors["pattern"] = ["is not a valid regular expression."]
         if errors:
             raise ValidationError(errors)
 

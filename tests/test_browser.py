@@ -160,3 +160,56 @@ def test_foreign_origin_cannot_frame_the_form(page, server):
         assert all(f.query_selector("form[data-form]") is None for f in child)
     finally:
         other.shutdown()
+
+
+PATTERN_CORPUS = [
+    "[A-Z0-9-]{3,20}", "[A-Z0-9\\-]{3,20}", "[a-z]+", "[0-9+ ]{6,20}", "[(]", "[\\(]", "[a|b]", "[-a]", "[a-]",
+    "[a-z-0]", "[^a-z]", "a(b|c)", "[a&&b]", "[\\w.]+@x", "[.]", "[/]", "[a{2}]", "[^-a]", "[]a]", "(a+)+",
+    "a{", "a{2,3}", "a]", "(?P<x>a)", "(?<x>a)", "[a-\\]]", "\\d{4}-\\d{2}", "[a-z]{2}-[0-9]+", "x|y|z",
+]
+
+
+def test_the_pattern_rule_agrees_with_chromium(page, server):
+    import re
+
+    from forms.patterns import browser_problem
+
+    def accepted(pattern: str) -> bool:  # what the schema accepts: browsers would compile it, Python does
+        if browser_problem(pattern) is not None:
+            return False
+        try:
+            re.compile(pattern)
+        except re.error:
+            return False
+        return True
+
+    page.goto(f"{server}/forms/refund")
+    # Browsers compile these, but they cannot mean the same on the server: an
+    # intersection (Python reads && literally), a named group Python writes (?P<x>).
+    other_meaning = {"[a&&b]", "(?<x>a)"}
+    for pattern in PATTERN_CORPUS:
+        compiles = page.evaluate(
+            "p => { try { new RegExp('^(?:' + p + ')$', 'v'); return true } catch (e) { return false } }", pattern)
+        if pattern in other_meaning:
+            assert compiles is True and not accepted(pattern)
+        else:
+            assert compiles is accepted(pattern), pattern
+
+
+def test_every_built_in_pattern_is_enforced_by_chromium(page, server):
+    from forms.identity import ANONYMOUS
+    from schema_providers import builtin
+
+    checked = 0
+    for provider in (builtin.support_ticket, builtin.refund):
+        for field in provider.fn({}, ANONYMOUS)["fields"]:
+            if "pattern" not in field:
+                continue
+            page.goto(f"{server}/forms/{provider.name}")
+            box = page.locator(f"#{field['name']}")
+            box.fill("not valid!")
+            assert box.evaluate("el => el.validity.patternMismatch") is True, field
+            box.fill("AB-123")
+            assert box.evaluate("el => el.validity.patternMismatch") is False, field
+            checked += 1
+    assert checked >= 1

@@ -297,3 +297,14 @@ def test_precomputed_static_fields_resolve_like_the_full_path(monkeypatch, form,
     monkeypatch.setattr(resolve_module, "_statics", lambda schema: (None,) * len(schema.fields))
     slow = resolve(form, load_schema(form, raw), identity, SENSITIVE)
     assert fast.fields == slow.fields and fast.to_json() == slow.to_json()
+
+
+@pytest.mark.parametrize(("pattern", "fragment"), [
+    ("[A-Z0-9-]{3,20}", "'-'"), ("[a|b]", "'|'"), ("[(]", "'('"), ("a{", "'{'"), ("(?P<x>a)", "(?<name>"),
+])
+def test_patterns_browsers_would_ignore_are_schema_errors(pattern, fragment):
+    with pytest.raises(SchemaError) as exc:
+        load_schema("refundish", {"fields": [{"name": "code", "pattern": pattern}]})
+    message = str(exc.value)
+    assert "provider 'refundish'" in message and "field 'code'" in message and fragment in message
+    assert "would be ignored by browsers" in message
