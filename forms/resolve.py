@@ -53,6 +53,8 @@ class ResolvedField(FieldRules):
             "min": self.min,
             "max": self.max,
             "pattern": self.pattern,
+            "patternMessage": self.pattern_message,
+            "autocomplete": self.autocomplete,
             "source": self.source,
         }
 
@@ -162,6 +164,8 @@ def _resolve_field(
         min=spec.min,
         max=spec.max,
         pattern=pattern,
+        pattern_message=spec.pattern_message,
+        autocomplete=spec.autocomplete,
         prefilled=prefilled,
         source=source if value is not None else None,
     )
@@ -191,12 +195,15 @@ def _static(spec: FieldSpec) -> _Static | None:
         strings.append(str(spec.default))
     if spec.pattern is not None:
         strings.append(spec.pattern)
+    if spec.pattern_message is not None:
+        strings.append(spec.pattern_message)
     text = "\x00".join(strings)
     if "{{" in text:
         return None
     resolved = ResolvedField(
         name=spec.name, type=spec.type, required=spec.required, min_length=spec.min_length,
-        max_length=spec.max_length, min=spec.min, max=spec.max, pattern=spec.pattern, label=spec.label,
+        max_length=spec.max_length, min=spec.min, max=spec.max, pattern=spec.pattern,
+        pattern_message=spec.pattern_message, autocomplete=spec.autocomplete, label=spec.label,
         value=spec.default, disabled=spec.disabled, options=spec.options, placeholder=spec.placeholder,
         help=spec.help, prefilled=False, source=None if spec.default is None else "default",
     )

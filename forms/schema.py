@@ -80,6 +80,8 @@ class _FieldSchema(Schema):
     min = mf.Raw(allow_none=True)
     max = mf.Raw(allow_none=True)
     pattern = mf.String(allow_none=True, validate=validate.Length(max=1000))
+    patternMessage = mf.String(allow_none=True, validate=validate.Length(max=300))
+    autocomplete = mf.String(allow_none=True, validate=validate.Regexp(r"^[a-z0-9 -]{1,100}$"))
     lockKnown = mf.Boolean(allow_none=True)
 
     @validates_schema
@@ -168,6 +170,8 @@ class FieldRules:
     min: Any
     max: Any
     pattern: str | None
+    pattern_message: str | None  # what a value that does not match is told (server and browser)
+    autocomplete: str | None  # the HTML autocomplete token: from the schema, else from name and type
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +225,24 @@ def _flatten(messages: Any, raw: Any, path: str = "") -> dict[str, list[str]]:
     return out
 
 
+# WCAG 1.3.5: fields about the user say what they are, so browsers can fill them.
+_AUTOCOMPLETE_BY_NAME = {
+    "email": "email", "emailaddress": "email", "name": "name", "fullname": "name", "firstname": "given-name",
+    "givenname": "given-name", "lastname": "family-name", "familyname": "family-name", "surname": "family-name",
+    "company": "organization", "organization": "organization", "organisation": "organization",
+    "phone": "tel", "telephone": "tel", "tel": "tel", "mobile": "tel", "address": "street-address",
+    "streetaddress": "street-address", "postalcode": "postal-code", "postcode": "postal-code", "zip": "postal-code",
+    "zipcode": "postal-code", "country": "country-name", "city": "address-level2",
+}
+_AUTOCOMPLETE_BY_TYPE = {"email": "email", "tel": "tel", "url": "url"}
+
+
+def autocomplete_for(name: str, ftype: str) -> str | None:
+    if ftype in ("hidden", "checkbox", "radio", "select"):
+        return None
+    return _AUTOCOMPLETE_BY_NAME.get(name.replace("_", "").replace("-", "").lower()) or _AUTOCOMPLETE_BY_TYPE.get(ftype)
+
+
 def _max_length(f: dict[str, Any]) -> int | None:
     if f.get("maxLength") is not None or f.get("pattern") is None:
         return f.get("maxLength")
@@ -251,6 +273,8 @@ def load_schema(provider: str, raw: Any) -> FormSchema:
             min=f.get("min"),
             max=f.get("max"),
             pattern=f.get("pattern"),
+            pattern_message=f.get("patternMessage"),
+            autocomplete=f.get("autocomplete") or autocomplete_for(f["name"], f["type"]),
             lock_known=f.get("lockKnown"),
         )
         for f in data["fields"]

@@ -107,7 +107,7 @@ def _check(field: ResolvedField, raw: Any) -> tuple[Any, list[str]]:
     # backtracking regex): it only runs on values within maxLength.
     limit = field.max_length if field.max_length is not None else PATTERN_MAX_LENGTH
     if field.pattern is not None and len(raw) <= limit and not _compiled(field.pattern).fullmatch(raw):
-        errors.append("Does not match the expected format.")
+        errors.append(field.pattern_message or "Does not match the expected format.")
     return raw, errors
 
 

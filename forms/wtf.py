@@ -26,7 +26,8 @@ def render_attrs(field: ResolvedField) -> dict[str, Any]:
     for attr, value in (
         ("minlength", field.min_length), ("maxlength", field.max_length),
         ("min", field.min), ("max", field.max), ("pattern", field.pattern),
-        ("placeholder", field.placeholder),
+        ("title", field.pattern_message if field.pattern else None),
+        ("placeholder", field.placeholder), ("autocomplete", field.autocomplete),
     ):
         if value is not None:
             attrs[attr] = value

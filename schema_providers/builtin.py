@@ -53,7 +53,8 @@ def refund(args: dict[str, str], user: Any) -> dict[str, Any]:
         "fields": [
             {"name": "email", "type": "email", "required": True},
             {"name": "orderId", "label": "Order number", "required": True,
-             "defaultValue": args.get("orderId") or None, "pattern": "[A-Z0-9\\-]{3,20}"},
+             "defaultValue": args.get("orderId") or None, "pattern": "[A-Z0-9\\-]{3,20}",
+             "patternMessage": "3 to 20 capital letters, digits or dashes, as on your receipt."},
             {"name": "amount", "type": "number", "min": 0, "required": True},
             {"name": "reason", "type": "radio", "required": True, "options": [
                 {"label": "Damaged", "value": "damaged"},

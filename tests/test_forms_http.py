@@ -200,3 +200,25 @@ def test_demo_page_lists_forms_and_personas(make_app):
 def test_demo_is_off_by_default(client):
     assert client.post("/demo/persona", data={"persona": "enterprise"}).status_code == 404
     assert "persona" not in client.get("/").get_data(as_text=True)
+
+
+def test_autocomplete_tokens_from_name_and_type_and_the_schema(client):
+    html = client.get("/forms/support_ticket").get_data(as_text=True)
+    assert re.search(r'<input[^>]*autocomplete="email"[^>]*id="email"', html) or \
+        re.search(r'<input[^>]*id="email"[^>]*autocomplete="email"', html)
+    for name, token in (("name", "name"), ("company", "organization")):
+        tag = re.search(rf'<input[^>]*id="{name}"[^>]*>', html).group(0)
+        assert f'autocomplete="{token}"' in tag
+    subject = re.search(r'<input[^>]*id="subject"[^>]*>', html).group(0)
+    assert "autocomplete" not in subject
+    fields = {f["name"]: f for f in client.get("/api/forms/support_ticket").json["fields"]}
+    assert fields["email"]["autocomplete"] == "email" and fields["priority"]["autocomplete"] is None
+
+
+def test_pattern_message_is_told_by_server_and_browser(client):
+    html = client.get("/forms/refund").get_data(as_text=True)
+    order = re.search(r'<input[^>]*id="orderId"[^>]*>', html).group(0)
+    assert 'title="3 to 20 capital letters, digits or dashes, as on your receipt."' in order
+    r = client.post("/api/forms/refund/submissions", json={"values": {
+        "email": "a@b.co", "orderId": "no way", "amount": 1, "reason": "other"}})
+    assert r.json["error"]["fields"]["orderId"] == ["3 to 20 capital letters, digits or dashes, as on your receipt."]

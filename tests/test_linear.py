@@ -19,8 +19,8 @@ from forms.validate import _check, looks_like_email
 
 def _field(**kw):
     base = dict(name="f", type="text", required=False, min_length=None, max_length=None, min=None, max=None,
-                pattern=None, label="F", value=None, disabled=False, options=(), placeholder=None, help=None,
-                prefilled=False)
+                pattern=None, pattern_message=None, autocomplete=None, label="F", value=None, disabled=False,
+                options=(), placeholder=None, help=None, prefilled=False)
     base.update(kw)
     return ResolvedField(**base)
 

@@ -66,6 +66,8 @@ class Field(Schema):
     min = fields.Raw(allow_none=True, required=True)
     max = fields.Raw(allow_none=True, required=True)
     pattern = fields.String(allow_none=True, required=True)
+    patternMessage = fields.String(allow_none=True, required=True)
+    autocomplete = fields.String(allow_none=True, required=True)
     source = fields.String(allow_none=True, required=True, metadata={
         "enum": ["trusted", "claimed", "default", "template", None],
         "description": "Where the value came from: trusted (signed or admin-set), claimed (the browser's claim), "
