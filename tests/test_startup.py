@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
+import select
 import subprocess
 import sys
 import time
@@ -43,18 +45,21 @@ def start_workers(db_url: str) -> tuple[int, str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-w", str(WORKERS), "-b", f"127.0.0.1:{free_port()}",
          "-c", str(ROOT / "tests" / "gunicorn_ready.py"), "--log-level", "warning", "app:create_app()"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     ready: set[str] = set()
-    lines: list[str] = []
+    output = b""
+    fd = proc.stderr.fileno()
     deadline = time.time() + 60
     try:
         while len(ready) < WORKERS and time.time() < deadline:
-            line = proc.stderr.readline()
-            if not line:  # the master exited: a worker failed to boot
+            # Raw reads after select: the wait is bounded even when nothing more is printed.
+            if not select.select([fd], [], [], max(0.0, deadline - time.time()))[0]:
                 break
-            lines.append(line)
-            if line.startswith("READY "):
-                ready.add(line.split()[1])
+            chunk = os.read(fd, 65536)
+            if not chunk:  # the master exited: a worker failed to boot
+                break
+            output += chunk
+            ready = set(re.findall(rb"READY (\d+)", output))
     finally:
         proc.terminate()
         try:
@@ -62,7 +67,7 @@ def start_workers(db_url: str) -> tuple[int, str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             rest = proc.communicate()[1]
-    return len(ready), "".join(lines) + (rest or "")
+    return len(ready), (output + (rest or b"")).decode(errors="replace")
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
