@@ -22,21 +22,20 @@ import http.client
 import ipaddress
 import json
 import logging
-import re
 import socket
 import ssl
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
+from forms import templating
 from forms.errors import ProviderTimeout, ProviderUnavailable
 from forms.lru import LRU
 
 log = logging.getLogger("prefill.providers.http")
 MAX_ANSWER_BYTES = 256 * 1024
-_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_\-]+)*)\s*\}\}")
 Resolver = Callable[[str, int], list[str]]
 
 
@@ -44,18 +43,10 @@ def system_resolver(host: str, port: int) -> list[str]:
     return sorted({info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)})
 
 
-def _lookup(user: Any, path: str) -> str:
-    """A placeholder's text from the raw identity ('' when missing or not a scalar)."""
-    root, *rest = path.split(".")
-    value: Any = {"userId": user.user_id, "visitorId": user.visitor_id, "userMetadata": user.metadata,
-                  "sessionMetadata": user.session_metadata}.get(root)
-    for part in rest:
-        value = value.get(part) if isinstance(value, Mapping) else None
-    if value is None or isinstance(value, (Mapping, list, tuple)):
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+def _raw_context(user: Any) -> dict[str, Any]:
+    """The template roots from the raw identity: unlike a form's, secrets included."""
+    return {"userId": user.user_id, "visitorId": user.visitor_id, "userMetadata": user.metadata,
+            "sessionMetadata": user.session_metadata}
 
 
 class _Refused(Exception):
@@ -94,10 +85,11 @@ class HTTPProvider:
 
     # -- the request -------------------------------------------------------------
     def _build(self, args: dict[str, str], user: Any) -> tuple[str, str, dict[str, str], bytes | None]:
-        url = _PLACEHOLDER.sub(lambda m: quote(_lookup(user, m.group(1)), safe=""), self.url)
+        context = _raw_context(user)
+        url = templating.render(self.url, context, quote=lambda value: quote(value, safe=""))
         headers = {}
         for name, template in self.headers.items():
-            value = _PLACEHOLDER.sub(lambda m: _lookup(user, m.group(1)), template)
+            value = templating.render(template, context)
             if "\r" in value or "\n" in value:
                 raise _Refused(f"header {name!r} would carry a line break")
             headers[name] = value

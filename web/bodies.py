@@ -11,6 +11,7 @@ from flask import request
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from forms.errors import InvalidJSON, UnsupportedMediaType, ValidationFailed
+from forms.prefill import MAX_SAFE_INTEGER
 from store.sessions import METADATA_MAX_BYTES, VISITOR_ID_MAX
 
 # The columns decide the limits: visitor_id is 64 characters, user_id 255.
@@ -30,7 +31,6 @@ def identifier(value: str, field: str) -> str:
 MAX_DEPTH = 32
 # JSON numbers are IEEE doubles in most clients: beyond this an integer is not
 # what the sender meant, and a 400-digit one overflows float arithmetic.
-MAX_SAFE_INTEGER = 2**53 - 1
 
 
 def shape_problem(value: Any, limit: int = MAX_DEPTH) -> str | None:

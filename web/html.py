@@ -34,7 +34,9 @@ def show(name: str) -> Response:
 def submit(name: str) -> Response | tuple[Response, int]:
     row = ensure_session()
     args = form_args()
-    form = state().engine.resolve(name, args, current_identity())
+    st = state()
+    identity = st.sessions.identity(row)
+    form = st.engine.resolve(name, args, identity)
     embed = request.args.get("embed") == "1"
     csrf = csrf_token(row)
     shown = wtf.values_from_formdata(form, request.form)
@@ -50,8 +52,6 @@ def submit(name: str) -> Response | tuple[Response, int]:
         err = CSRFFailed()
         page = render_form(form, hidden_inputs(csrf, new_form_key()), embed, shown=shown, notice=err)
         return Response(page, status=err.status, mimetype="text/html")
-    st = state()
-    identity = st.sessions.identity(row)
     key = scoped_key(identity, "form:" + form_key)
     digest = request_hash(name, args, shown, identity)
     try:

@@ -20,22 +20,20 @@ def user_hash(secret: str, user_id: str) -> str:
     return hmac.new(secret.encode(), user_id.encode(), hashlib.sha256).hexdigest()
 
 
-def check_user_hash(secrets: str | tuple[str, ...], user_id: str, given: str) -> bool:
+def check_user_hash(secrets: tuple[str, ...], user_id: str, given: str) -> bool:
     """Constant time, on bytes: a non-ASCII ``given`` is simply wrong, not an error.
     Any of the HMAC secrets may have made it (rotation)."""
     given_bytes = given.strip().lower().encode()
     found = False
-    for secret in (secrets,) if isinstance(secrets, str) else secrets:
+    for secret in secrets:
         found |= hmac.compare_digest(user_hash(secret, user_id).encode(), given_bytes)
     return found
 
 
 def verify_identity_token(
-    keys: IdentityKeys | str, token: str, user_id: str, audience: str | None = None
+    keys: IdentityKeys, token: str, user_id: str, audience: str | None = None
 ) -> dict[str, Any]:
     """The trusted claims of a valid token for ``user_id``; else 401."""
-    if isinstance(keys, str):
-        keys = IdentityKeys.from_config({"IDENTITY_SECRET": keys})
     key = keys.for_token(token)
     try:
         claims = jwt.decode(
