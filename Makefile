@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test lint bench worker chromium postgres clean
+.PHONY: run test lint bench worker chromium postgres redis clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -26,6 +26,12 @@ worker: $(STAMP)
 chromium:
 	@test -x $(CHROMIUM) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
+# axe-core for the accessibility checks in the browser tests (pinned in package-lock.json).
+AXE := node_modules/axe-core/axe.min.js
+$(AXE): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(AXE)
+
 # The PostgreSQL tests must run: start the local server when it is down.
 postgres:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
@@ -34,7 +40,12 @@ postgres:
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test: $(STAMP) chromium postgres
+# Redis holds what instances share (rate limits); its tests must run too.
+redis:
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null
+	@for i in $$(seq 1 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && exit 0; sleep 1; done; echo "Redis did not start" >&2; exit 1
+
+test: $(STAMP) $(AXE) chromium postgres redis
 	$(BIN)/ruff check .
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) PREFILL_REQUIRE_POSTGRES=1 PREFILL_REQUIRE_BROWSER=1 PREFILL_CHROMIUM=$(CHROMIUM) \
 		$(BIN)/python -m pytest -q
@@ -43,4 +54,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache node_modules

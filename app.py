@@ -44,7 +44,8 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "SESSION_COOKIE_SECURE": (_bool, False),
     "MAX_BODY_BYTES": (int, 1024 * 1024),
     "FRAME_ANCESTORS": (str, "'self'"),
-    "WIDGET_ORIGINS": (_list, []),
+    "WIDGET_ORIGINS": (_list, []),  # sites whose pages may use widget.js (CORS) and frame the panel
+    "ADHOC_FORMS": (_bool, False),  # client-defined forms (widget.js showForm({fields}))
     "TRUSTED_PROXIES": (int, 0),
     "SENSITIVE_KEYS_EXTRA": (_list, []),
     "SENSITIVE_KEYS_ALLOW": (_list, []),
@@ -133,9 +134,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from store.db import make_engine, make_read_engine, migrate
     from store.sessions import SessionStore
     from store.submissions import SubmissionStore
-    from web import admin, api, demo, devtools, health, html, openapi
+    from web import adhoc, admin, api, demo, devtools, health, html, openapi, widget
     from web.bodysize import ChunkedBodyLimit
     from web.context import set_session_cookie
+    from web.cors import cors_headers, preflight_or_refuse
     from web.errors import register_error_handlers
     from web.headers import security_headers
     from web.keys import IdentityKeys
@@ -187,7 +189,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         keys=IdentityKeys.from_config(cfg),
     )
 
-    for bp in (api.bp, html.bp, admin.bp, health.bp, openapi.bp):
+    app.before_request(preflight_or_refuse)  # first: a foreign origin gets nothing else
+    for bp in (api.bp, adhoc.bp, html.bp, widget.bp, admin.bp, health.bp, openapi.bp):
         app.register_blueprint(bp)
     if cfg["PREFILL_DEMO"]:
         app.register_blueprint(demo.bp)
@@ -197,6 +200,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_logging(app)
     register_error_handlers(app)
     app.after_request(set_session_cookie)
+    app.after_request(cors_headers)
     app.after_request(security_headers)
 
     from cli import register_cli

@@ -20,11 +20,19 @@ from typing import TYPE_CHECKING, Any
 
 from marshmallow import ValidationError
 
-from .errors import IdentityRequired, InvalidArguments, PrefillError, ProviderFailed, ProviderTimeout, SchemaError
+from .errors import (
+    IdentityRequired,
+    InvalidArguments,
+    InvalidClientSchema,
+    PrefillError,
+    ProviderFailed,
+    ProviderTimeout,
+    SchemaError,
+)
 from .identity import Identity
 from .lru import LRU, text_bytes
 from .resolve import ResolvedForm, resolve
-from .schema import FormSchema, load_schema
+from .schema import ADHOC_MAX_FIELDS, FormSchema, load_schema
 from .sensitive import SensitiveKeys, redact
 
 if TYPE_CHECKING:
@@ -148,6 +156,20 @@ class Engine:
             form = resolve(name, schema, identity, self.sensitive, title, key=key)
             self._resolved.put(key, form)
         return schema, form
+
+
+def resolve_adhoc(raw: Any, identity: Identity, sensitive: SensitiveKeys) -> ResolvedForm:
+    """A schema the caller wrote (the widget's ad-hoc form), resolved by the same
+    rules as a provider's. Its problems are the caller's: 400, not 500. It is not
+    memoised: callers choose it, and must not crowd providers out of the caches."""
+    if isinstance(raw, dict) and isinstance(raw.get("fields"), list) and len(raw["fields"]) > ADHOC_MAX_FIELDS:
+        raise InvalidClientSchema({"fields": [f"at most {ADHOC_MAX_FIELDS} fields."]})
+    try:
+        _fingerprint("adhoc", raw)
+        schema = load_schema("adhoc", raw)
+    except SchemaError as exc:
+        raise InvalidClientSchema(exc.problems) from None
+    return resolve("adhoc", schema, identity, sensitive, "Form")
 
 
 async def _await(awaitable: Any) -> Any:

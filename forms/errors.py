@@ -56,6 +56,15 @@ class SubmissionInvalid(ValidationFailed):
     message = "Some values do not fit the form."
 
 
+class InvalidClientSchema(ValidationFailed):
+    """An ad-hoc form's schema, written by the caller, breaks the format (400)."""
+
+    code = "invalid_schema"
+
+    def __init__(self, problems: dict[str, list[str]]) -> None:
+        super().__init__("The form schema is not valid.", problems)
+
+
 class CSRFFailed(PrefillError):
     status, code, message = 400, "csrf_failed", "The form expired or was not sent from this site; please try again."
 
@@ -84,6 +93,10 @@ class Unauthorized(PrefillError):
 
 class NotFound(PrefillError):
     status, code, message = 404, "not_found", "Not found."
+
+
+class AdhocFormsOff(NotFound):
+    code, message = "adhoc_forms_off", "Ad-hoc forms are off on this Prefill; the operator sets ADHOC_FORMS=1."
 
 
 class UnknownForm(NotFound):

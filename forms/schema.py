@@ -24,7 +24,8 @@ FIELD_TYPES = (
 )
 CHOICE_TYPES = frozenset({"select", "radio"})
 NAME_RE = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
-RESERVED_NAMES = frozenset({"csrf_token"})
+RESERVED_NAMES = frozenset({"csrf_token", "form_key", "prefill_schema"})  # Prefill's own hidden inputs
+ADHOC_MAX_FIELDS = 100  # a client-defined form (the widget's ad-hoc forms)
 # A field with a ``pattern`` and no ``maxLength`` gets this one: the pattern (a
 # regex we do not control) then never runs on an unbounded value.
 PATTERN_MAX_LENGTH = 1000

@@ -29,6 +29,7 @@ def payload_for(row: dict[str, Any], clean: CleanSubmission) -> str:
             "userId": row["user_id"], "visitorId": row["visitor_id"], "verified": row["verified"],
             "prefilled": clean.prefilled, "changed": clean.changed, "sources": clean.sources,
             "createdAt": iso(row["created_at"]),
+            **({"adhoc": True} if row.get("schema") is not None else {}),
         },
     }, separators=(",", ":"), ensure_ascii=False)
 

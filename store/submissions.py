@@ -61,6 +61,7 @@ def item_from_row(row: Any) -> dict[str, Any]:
         "changed": json.loads(row.changed),
         "sources": json.loads(row.sources),
         "createdAt": iso(row.created_at),
+        **({"adhoc": True, "schema": json.loads(row.schema)} if row.schema is not None else {}),
     }
 
 
@@ -100,10 +101,12 @@ class SubmissionStore:
         visitor_id: str,
         idempotency_key: str | None = None,
         digest: str | None = None,
+        schema: dict[str, Any] | None = None,
     ) -> tuple[int, dict[str, Any], bool]:
         """Store one submission; (status, body, replayed). Replays store nothing.
 
         Call :meth:`replay` first; the unique key in the database settles races.
+        ``schema`` is an ad-hoc form's own (client-defined) schema, kept with it.
         """
         now = now_ms()
         sid = "sub_" + secrets.token_hex(12)
@@ -114,9 +117,11 @@ class SubmissionStore:
             "visitor_id": visitor_id, "verified": verified,
             "session_metadata": dumps(self.sensitive.scrub(identity.session_metadata)),
             "prefilled": dumps(clean.prefilled), "changed": dumps(clean.changed), "sources": dumps(clean.sources),
-            "created_at": now,
+            "schema": dumps(schema) if schema is not None else None, "created_at": now,
         }
         body = {"id": sid, "form": form, "values": clean.values, "createdAt": iso(now)}
+        if schema is not None:
+            body["adhoc"] = True
         try:
             with self.engine.begin() as conn:
                 conn.execute(insert(T).values(**row))

@@ -55,11 +55,19 @@ submissions = Table(
     Column("prefilled", Text, nullable=False),
     Column("changed", Text, nullable=False),
     Column("sources", Text, nullable=False, server_default="{}"),  # field -> trusted|claimed|default|template
+    Column("schema", Text, nullable=True),  # an ad-hoc form's own schema; None for a provider's form
     Column("created_at", BigInteger, nullable=False),
     Index("ix_submissions_owner_created", "owner_id", "created_at"),
     Index("ix_submissions_visitor_created", "visitor_id", "created_at"),
     Index("ix_submissions_user", "user_id"),
     Index("ix_submissions_created", "created_at"),
+)
+
+# Signed embed links are single use: the hash of each exchanged token's jti, kept until it expires.
+used_tokens = Table(
+    "used_tokens", metadata,
+    Column("jti_hash", String(64), primary_key=True),
+    Column("expires_at", BigInteger, nullable=False, index=True),
 )
 
 idempotency_keys = Table(

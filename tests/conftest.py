@@ -15,7 +15,7 @@ from store.db import make_engine, migrate
 from web.verify import sign_identity_token, user_hash
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-TABLES = ("webhook_deliveries", "idempotency_keys", "submissions", "sessions", "users")
+TABLES = ("webhook_deliveries", "idempotency_keys", "submissions", "sessions", "users", "used_tokens")
 SECRET = "test-identity-secret-0123456789abcdef0123"
 TEST_PROVIDERS = "tests.providers_fixture"
 

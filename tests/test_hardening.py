@@ -111,9 +111,12 @@ def test_listed_and_own_origins_and_bearer_requests_may_change(make_app):
     assert c.post("/api/identify", json={"userId": "b"}, headers={"Origin": "https://shop.example"}).status_code == 200
     token = c.post("/api/session").json["sessionToken"]
     bare = app.test_client()
+    r = bare.post("/api/identify", json={"userId": "c"}, headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200  # a bearer token is never sent by a browser on its own
+    # ...but a page of an unlisted site gets no answer at all (issue 7: CORS only for WIDGET_ORIGINS).
     r = bare.post("/api/identify", json={"userId": "c"},
                   headers={"Origin": "https://other.example", "Authorization": f"Bearer {token}"})
-    assert r.status_code == 200  # a bearer token is never sent by a browser on its own
+    assert r.status_code == 403 and "Access-Control-Allow-Origin" not in r.headers
 
 
 # -- 6: /api/update is all or nothing ----------------------------------------

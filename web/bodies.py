@@ -122,11 +122,15 @@ class _Strict(Schema):
         unknown = RAISE
 
 
-class SessionBody(_Strict):
-    visitorId = fields.String(
+def visitor_id_field() -> fields.String:
+    return fields.String(
         allow_none=True,
         validate=validate.Regexp(VISITOR_ID, error=f"Must look like v_<ms>_<a-z0-9>, {VISITOR_ID_MAX} chars at most."),
     )
+
+
+class SessionBody(_Strict):
+    visitorId = visitor_id_field()
 
 
 class UserFields(_Strict):
@@ -158,6 +162,16 @@ class UpdateBody(_Strict):
 
 class SubmissionBody(_Strict):
     args = fields.Dict(keys=fields.String(), values=fields.String(), allow_none=True)
+    values = json_object(required=True)
+
+
+class EmbedSessionBody(_Strict):
+    token = fields.String(required=True, validate=validate.Length(min=1, max=8192))
+    visitorId = visitor_id_field()
+
+
+class AdhocSubmissionBody(_Strict):
+    schema = json_object(required=True)
     values = json_object(required=True)
 
 

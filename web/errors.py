@@ -23,7 +23,8 @@ _HTTP = {
 
 
 def wants_html() -> bool:
-    return request.blueprint in ("html", "demo", "devtools") or request.path in ("/", "/favicon.ico", "/docs")
+    return (request.blueprint in ("html", "demo", "devtools") or request.path in ("/", "/favicon.ico", "/docs")
+            or request.path.startswith("/widget/"))  # the widget's panel pages
 
 
 # What an end user is told on an HTML error page: short and safe. The details

@@ -20,6 +20,20 @@ def _headers(frame_ancestors: str) -> tuple[tuple[str, str], ...]:
     )
 
 
+@lru_cache(maxsize=8)
+def _ancestors(configured: str, widget_origins: tuple[str, ...]) -> str:
+    parts = configured.split()
+    if widget_origins and parts == ["'none'"]:
+        parts = []
+    return " ".join(parts + [o for o in widget_origins if o not in parts])
+
+
+def frame_ancestors(configured: str, widget_origins: list[str]) -> str:
+    """``FRAME_ANCESTORS`` and the widget's sites: a site allowed to use widget.js
+    must be able to frame its panel."""
+    return _ancestors(configured, tuple(widget_origins))
+
+
 def security_headers(response: Response) -> Response:
     """After every request: an HTML answer (a form, a thanks page, a 404 or a
     500 page alike) gets the CSP with ``frame-ancestors``, ``nosniff`` and a
@@ -28,6 +42,7 @@ def security_headers(response: Response) -> Response:
     if not response.headers.get("Content-Type", "").startswith("text/html"):
         return response
     have = {key.lower() for key, _ in response.headers.items()}
-    response.headers.extend([(k, v) for k, v in _headers(current_app.config["FRAME_ANCESTORS"])
+    cfg = current_app.config
+    response.headers.extend([(k, v) for k, v in _headers(frame_ancestors(cfg["FRAME_ANCESTORS"], cfg["WIDGET_ORIGINS"]))
                              if k.lower() not in have])
     return response

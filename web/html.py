@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import hmac
 import re
+from collections.abc import Callable
+from typing import Any
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 
 from forms import wtf
 from forms.errors import CSRFFailed, IdempotencyConflict, SubmissionInvalid
+from forms.identity import Identity
+from forms.resolve import ResolvedForm
 from forms.validate import validate_submission
+from store.sessions import SessionRow
 from store.submissions import request_hash, scoped_key
 
 from .api import form_args
-from .context import csrf_token, current_identity, ensure_session
-from .rendering import form_page, hidden_inputs, new_form_key, render_form
+from .context import csrf_token, current_identity, ensure_session, request_token
+from .rendering import form_page, hidden_inputs, new_form_key, render_form, schema_input
 from .state import state
 from .submit import store_submission
 
@@ -22,21 +27,33 @@ bp = Blueprint("html", __name__)
 FORM_KEY = re.compile(r"\A[A-Za-z0-9_-]{16,64}\Z")
 
 
+def widget_shell(embed: bool) -> Response | None:
+    """The widget's panel before it has handed over the session: a page that
+    waits for it, made without touching the database (no throwaway session)."""
+    if not embed or request.args.get("widget") != "1" or request_token()[0]:
+        return None
+    return Response(render_template("shell.html", embed=True), mimetype="text/html")
+
+
 @bp.get("/forms/<name>")
 def show(name: str) -> Response:
+    embed = request.args.get("embed") == "1"
+    state().registry.get(name)  # an unknown form is a 404, in the panel too
+    shell = widget_shell(embed)
+    if shell is not None:
+        return shell
     row = ensure_session()  # CSRF is bound to a session, so a first visit starts one
     form = state().engine.resolve(name, form_args(), current_identity())
-    page = form_page(form, csrf_token(row), request.args.get("embed") == "1")
+    page = form_page(form, csrf_token(row), embed)
     return Response(page, mimetype="text/html")
 
 
-@bp.post("/forms/<name>")
-def submit(name: str) -> Response | tuple[Response, int]:
-    row = ensure_session()
-    args = form_args()
-    st = state()
-    identity = st.sessions.identity(row)
-    form = st.engine.resolve(name, args, identity)
+def handle_post(
+    name: str, args: dict[str, str], form: ResolvedForm, row: SessionRow, identity: Identity,
+    done: Callable[[dict[str, Any]], Response], schema: dict[str, Any] | None = None,
+) -> Response | tuple[Response, int]:
+    """A posted form: CSRF (for cookie sessions), its one-time key, validation,
+    storage; ``done(answer)`` is the success page. ``schema``: an ad-hoc form's."""
     embed = request.args.get("embed") == "1"
     csrf = csrf_token(row)
     shown = wtf.values_from_formdata(form, request.form)
@@ -47,18 +64,22 @@ def submit(name: str) -> Response | tuple[Response, int]:
     form_key = request.form.get("form_key", "")
     if not FORM_KEY.match(form_key):
         form_key = new_form_key()  # missing or tampered: this post is its own intent
-    hidden = hidden_inputs(csrf, form_key)
-    if not hmac.compare_digest(request.form.get("csrf_token", "").encode(), csrf.encode()):
+    extra = schema_input(schema)
+    hidden = hidden_inputs(csrf, form_key) + extra
+    # A bearer token is never sent by a browser on its own: such a post is not CSRF-able.
+    if not request_token()[1] and not hmac.compare_digest(request.form.get("csrf_token", "").encode(), csrf.encode()):
         err = CSRFFailed()
-        page = render_form(form, hidden_inputs(csrf, new_form_key()), embed, shown=shown, notice=err)
+        page = render_form(form, hidden_inputs(csrf, new_form_key()) + extra, embed, shown=shown, notice=err)
         return Response(page, status=err.status, mimetype="text/html")
     key = scoped_key(identity, "form:" + form_key)
     digest = request_hash(name, args, shown, identity)
+    st = state()
     try:
         found = st.submissions.replay(row.visitor_id, key, digest)
         if found is None:
             clean = validate_submission(form, shown)
-            _, body, _ = store_submission(name, args, clean, row, key, digest)
+            _, body, _ = store_submission(name, {} if schema is not None else args, clean, row, key, digest,
+                                          schema=schema)
         else:
             body = found[1]
     except SubmissionInvalid as err:
@@ -67,17 +88,33 @@ def submit(name: str) -> Response | tuple[Response, int]:
         return Response(page, status=422, mimetype="text/html")
     except IdempotencyConflict as err:  # this page was sent before, with other values
         err.message = "This form was already sent. Check the values and send it again as a new request."
-        page = render_form(form, hidden_inputs(csrf, new_form_key()), embed, shown=shown, notice=err)
+        page = render_form(form, hidden_inputs(csrf, new_form_key()) + extra, embed, shown=shown, notice=err)
         return Response(page, status=err.status, mimetype="text/html")
-    target = url_for("html.thanks", name=name, ref=body["id"], embed="1" if embed else None)
-    return redirect(target, code=303)
+    return done(body)
+
+
+@bp.post("/forms/<name>")
+def submit(name: str) -> Response | tuple[Response, int]:
+    row = ensure_session()
+    args = form_args()
+    st = state()
+    identity = st.sessions.identity(row)
+    form = st.engine.resolve(name, args, identity)
+    embed = request.args.get("embed") == "1"
+
+    def done(body: dict[str, Any]) -> Response:
+        target = url_for("html.thanks", name=name, ref=body["id"], embed="1" if embed else None)
+        return redirect(target, code=303)
+
+    return handle_post(name, args, form, row, identity, done)
 
 
 @bp.get("/forms/<name>/thanks")
 def thanks(name: str) -> Response:
     provider = state().registry.get(name)
+    embed = request.args.get("embed") == "1"
     page = render_template("thanks.html", title=provider.title or name, ref=request.args.get("ref", "")[:40],
-                           embed=request.args.get("embed") == "1", name=name)
+                           embed=embed, again=url_for("html.show", name=name, embed="1" if embed else None))
     return Response(page, mimetype="text/html")
 
 

@@ -30,7 +30,10 @@ LIMITED = {
     "api.session_metadata": "RATELIMIT_IDENTITY",
     "api.update": "RATELIMIT_IDENTITY",
     "api.reset": "RATELIMIT_IDENTITY",
+    "widget.embed_session": "RATELIMIT_IDENTITY",
     "api.create_submission": "RATELIMIT_SUBMIT",
+    "adhoc.create_adhoc_submission": "RATELIMIT_SUBMIT",
+    "widget.adhoc_submit": "RATELIMIT_SUBMIT",
     "html.submit": "RATELIMIT_SUBMIT",
 }
 

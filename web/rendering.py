@@ -36,6 +36,14 @@ def hidden_inputs(csrf: str, form_key: str) -> Markup:
                   '<input type="hidden" name="form_key" value="{}">').format(csrf, form_key)
 
 
+def schema_input(schema: dict[str, Any] | None) -> Markup:
+    """An ad-hoc form carries its own schema: each post is resolved from it again."""
+    if schema is None:
+        return Markup("")
+    text = json.dumps(schema, separators=(",", ":"), ensure_ascii=False)
+    return Markup('<input type="hidden" name="prefill_schema" value="{}">').format(text)
+
+
 def new_form_key() -> str:
     return secrets.token_urlsafe(16)
 

@@ -12,10 +12,11 @@ from .state import state
 
 def store_submission(
     name: str, args: dict[str, str], clean: CleanSubmission, row: SessionRow,
-    key: str | None, digest: str | None,
+    key: str | None, digest: str | None, schema: dict[str, Any] | None = None,
 ) -> tuple[int, dict[str, Any], bool]:
+    """``schema``: an ad-hoc form's own, stored with it (``adhoc: true``)."""
     st = state()
     return st.submissions.create(
         form=name, args=args, clean=clean, identity=st.sessions.identity(row),
-        visitor_id=row.visitor_id, idempotency_key=key, digest=digest,
+        visitor_id=row.visitor_id, idempotency_key=key, digest=digest, schema=schema,
     )

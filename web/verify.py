@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import jwt
@@ -13,6 +14,8 @@ from forms.errors import IdentityUnverified
 
 from .keys import IdentityKeys
 
+EMBED_TOKEN_MAX_TTL_S = 600
+CLOCK_SKEW_S = 5
 REGISTERED_CLAIMS = frozenset({"sub", "exp", "nbf", "iat", "iss", "aud", "jti"})
 
 
@@ -30,26 +33,56 @@ def check_user_hash(secrets: tuple[str, ...], user_id: str, given: str) -> bool:
     return found
 
 
-def verify_identity_token(
-    keys: IdentityKeys, token: str, user_id: str, audience: str | None = None
-) -> dict[str, Any]:
-    """The trusted claims of a valid token for ``user_id``; else 401."""
+def _decode(keys: IdentityKeys, token: str, audience: str | None, require: list[str]) -> dict[str, Any]:
     key = keys.for_token(token)
     try:
-        claims = jwt.decode(
+        return jwt.decode(
             token,
             key.key,
             algorithms=[key.alg],
             audience=audience,
-            options={"require": ["exp", "sub"], "verify_aud": audience is not None},
+            options={"require": require, "verify_aud": audience is not None},
         )
     except jwt.ExpiredSignatureError:
         raise IdentityUnverified("identityToken has expired.") from None
+    except jwt.MissingRequiredClaimError as exc:
+        raise IdentityUnverified(f"identityToken has no {exc.claim!r} claim.") from None
     except (jwt.InvalidTokenError, ValueError, TypeError) as exc:
         raise IdentityUnverified(f"identityToken is not valid ({type(exc).__name__}).") from None
+
+
+def verify_identity_token(
+    keys: IdentityKeys, token: str, user_id: str, audience: str | None = None
+) -> dict[str, Any]:
+    """The trusted claims of a valid token for ``user_id``; else 401."""
+    claims = _decode(keys, token, audience, ["exp", "sub"])
     if claims.get("sub") != user_id:
         raise IdentityUnverified("identityToken is for another userId.")
     return {k: v for k, v in claims.items() if k not in REGISTERED_CLAIMS}
+
+
+@dataclass(frozen=True)
+class EmbedClaims:
+    user_id: str
+    trusted: dict[str, Any]
+    jti: str
+    expires_ms: int
+
+
+def verify_embed_token(keys: IdentityKeys, token: str, audience: str | None = None) -> EmbedClaims:
+    """A signed embed link's token: an identity token that also names itself
+    (``jti``, so it is used once) and expires within ``EMBED_TOKEN_MAX_TTL_S``.
+    A link in an email or a framed page's URL must not stay a key for long."""
+    claims = _decode(keys, token, audience, ["exp", "sub", "jti"])
+    sub, jti, exp = claims.get("sub"), claims.get("jti"), claims.get("exp")
+    if not isinstance(sub, str) or not sub or len(sub) > 255:
+        raise IdentityUnverified("identityToken's sub is not a userId.")
+    if not isinstance(jti, str) or not 8 <= len(jti) <= 255:
+        raise IdentityUnverified("identityToken's jti must be 8 to 255 characters.")
+    if not isinstance(exp, (int, float)) or exp > time.time() + EMBED_TOKEN_MAX_TTL_S + CLOCK_SKEW_S:
+        raise IdentityUnverified(f"An embed link's token must expire within {EMBED_TOKEN_MAX_TTL_S // 60} minutes.")
+    trusted = {k: v for k, v in claims.items() if k not in REGISTERED_CLAIMS}
+    return EmbedClaims(sub, trusted, jti, int(exp * 1000))
 
 
 def sign_identity_token(
