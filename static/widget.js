@@ -341,7 +341,8 @@
         if (typeof item[2] === "function") item[2](out);
       });
       queued = [];
-      emit("ready", { visitorId: visitorId });
+      var me = res.status === 200 ? res.body : {};
+      emit("ready", { visitorId: visitorId, userId: me.userId || null, verified: !!me.verified });
     });
   }
   if (d.body) begin(); else d.addEventListener("DOMContentLoaded", begin);

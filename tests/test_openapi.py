@@ -43,7 +43,8 @@ def test_schemathesis_finds_no_5xx_and_no_undocumented_answer(db_url):
 
     wipe(db_url)
     port = free_port()
-    server = start_server(db_url, port, {"IDENTITY_SECRET": "fuzz-identity-secret-0123456789abcdef0"})
+    server = start_server(db_url, port, {"IDENTITY_SECRET": "fuzz-identity-secret-0123456789abcdef0",
+                                         "ADHOC_FORMS": "1"})
     try:
         out = fuzz(port, "--exclude-path-regex", "^/api/admin")
         assert "generated" in out

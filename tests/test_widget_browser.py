@@ -26,6 +26,7 @@ from werkzeug.serving import make_server
 
 from app import ROOT, create_app
 from tests.conftest import SECRET, TEST_PROVIDERS, proof, wipe
+from tests.test_widget_docs import install_stub
 from web.verify import sign_identity_token
 
 CHROMIUM = os.environ.get("PREFILL_CHROMIUM", "/usr/bin/chromium")
@@ -34,12 +35,7 @@ pytestmark = pytest.mark.skipif(
     not shutil.which(CHROMIUM) and os.environ.get("PREFILL_REQUIRE_BROWSER") != "1",
     reason="Chromium not installed (make test installs it)")
 
-STUB = ("!function(w){if(w.prefill)return;var p=w.prefill={q:[]};"
-        "['identify','updateUser','updateSession','update',"
-        "'resetUser','clearIdentity','getVisitorId','showForm','registerFormSchema','hideForm','on']"
-        ".forEach("
-        "function(m){p[m]=function(){var a=[].slice.call(arguments);return new Promise(function(r){p.q.push([m,a,r])})}})"
-        "}(window);")
+STUB = install_stub()  # docs/widget.md's install snippet, as printed
 
 
 class Site:
@@ -350,7 +346,7 @@ def test_the_open_panel_passes_axe_and_escape_returns_focus(env, browser):
     launcher = page.locator("#prefill-launcher")
     assert launcher.get_attribute("aria-expanded") == "false" and launcher.inner_text() == "Support"
     launcher.click()
-    frame = panel_frame(page)
+    panel_frame(page)
     assert launcher.get_attribute("aria-expanded") == "true"
     page.wait_for_function("document.activeElement && document.activeElement.tagName === 'IFRAME'")
     inner = next(f for f in page.frames if f.url.startswith(env["prefill"]))
@@ -361,7 +357,7 @@ def test_the_open_panel_passes_axe_and_escape_returns_focus(env, browser):
         target.add_script_tag(path=str(AXE))
         violations = target.evaluate(run)
         assert violations == [], [(v["id"], [n["html"] for n in v["nodes"]]) for v in violations]
-    frame.locator("#name").press("Escape")
+    page.keyboard.press("Escape")  # focus is in the frame: its script asks the widget to close
     page.locator("#prefill-panel").wait_for(state="detached")
     assert page.evaluate("document.activeElement.id") == "prefill-launcher"
     assert launcher.get_attribute("aria-expanded") == "false"
@@ -401,3 +397,34 @@ def test_adhoc_and_client_side_providers_use_the_engine_rules(env):
 def test_widget_js_is_small():
     size = len(__import__("gzip").compress(Path(ROOT / "static" / "widget.js").read_bytes(), 9))
     assert size < 8 * 1024, size
+
+
+def test_the_demo_shop_shows_the_widget_for_the_sample_users(sqlite_url, browser):
+    """``make run``'s demo: sign in as a sample user on the demo page and open the panel.
+    ``PREFILL_SCREENSHOTS=docs/images`` also saves the README's picture of it."""
+    wipe(sqlite_url)
+    app = create_app({"DATABASE_URL": sqlite_url, "SECRET_KEY": "demo", "AUTO_MIGRATE": False,
+                      "RATELIMIT_ENABLED": False, "IDENTITY_SECRET": SECRET, "PREFILL_DEMO": True})
+    srv = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    context = browser.new_context(viewport={"width": 1100, "height": 760})
+    try:
+        page = context.new_page()
+        page.goto(f"http://127.0.0.1:{srv.server_port}/")
+        page.get_by_role("link", name="a demo shop page").click()
+        page.get_by_role("button", name="Erin (enterprise plan, signed)").click()
+        page.get_by_text("Signed in as demo-ent-1 (verified).").wait_for()
+        page.get_by_role("button", name="Support").click()
+        frame = panel_frame(page)
+        assert frame.locator("#email").input_value() == "erin@example.com"
+        assert frame.locator("#company").input_value() == "Big Corp"
+        assert "Critical" in frame.locator("#priority option").all_inner_texts()
+        page.get_by_text("formShown").first.wait_for()
+        shots = os.environ.get("PREFILL_SCREENSHOTS")
+        if shots:
+            page.wait_for_timeout(300)
+            page.screenshot(path=str(Path(shots) / "widget.png"))
+    finally:
+        context.close()
+        srv.shutdown()
+        app.extensions["prefill"].db.dispose()

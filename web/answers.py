@@ -37,6 +37,10 @@ class IdentityAnswer(Me):
     warnings = fields.List(fields.String(), required=True)
 
 
+class EmbedSessionAnswer(IdentityAnswer):
+    sessionToken = fields.String(required=True, metadata={"description": "Send as Authorization: Bearer."})
+
+
 class FormSummary(Schema):
     name = fields.String(required=True)
     title = fields.String(required=True)
@@ -87,6 +91,7 @@ class SubmissionCreated(Schema):
     form = fields.String(required=True)
     values = fields.Dict(required=True)
     createdAt = fields.String(required=True)
+    adhoc = fields.Boolean(metadata={"description": "Only on ad-hoc forms' submissions: always true."})
 
 
 class Submission(SubmissionCreated):
@@ -98,6 +103,7 @@ class Submission(SubmissionCreated):
     changed = fields.List(fields.String(), required=True)
     sources = fields.Dict(keys=fields.String(), values=fields.String(), required=True,
                           metadata={"description": "Per field, where the value shown came from."})
+    schema = fields.Dict(metadata={"description": "Only on ad-hoc submissions: the schema they were made against."})
 
 
 class SubmissionPage(Schema):

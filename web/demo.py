@@ -83,3 +83,32 @@ def receive() -> tuple[str, int]:
         RECEIVED.appendleft({"delivery": request.headers.get("X-Prefill-Delivery"), "id": submission["id"],
                              "form": submission["form"], "userId": submission["userId"]})
     return "", 204
+
+
+# The widget on a demo host page: the page plays the integrator's site, and
+# /demo/widget/identity its backend, which signs who the visitor is.
+@bp.get("/demo/widget")
+def widget_page() -> str:
+    from flask import render_template
+
+    from .widget import widget_version
+
+    return render_template("demo_widget.html", personas=PERSONAS, version=widget_version())
+
+
+@bp.get("/demo/widget/identity")
+def widget_identity() -> Response:
+    from flask import jsonify
+
+    persona = PERSONAS.get(request.args.get("persona", ""))
+    if persona is None or persona["userId"] is None:
+        raise ValidationFailed(fields={"persona": ["Unknown persona."]})
+    body = {"userId": persona["userId"], "userMetadata": dict(persona["metadata"])}
+    secret = current_app.config["IDENTITY_SECRET"]
+    if secret:
+        body["identityToken"] = sign_identity_token(secret, persona["userId"], persona["claims"])
+    else:
+        body["userMetadata"].update(persona["claims"])
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -20,11 +20,13 @@ bp = Blueprint("openapi", __name__)
 VERSION = "1.0.0"
 
 ERRORS = {
-    400: "The request is malformed or a value is invalid (`validation_failed`, `invalid_json`, `csrf_failed`).",
+    400: "The request is malformed or a value is invalid (`validation_failed`, `invalid_json`, `csrf_failed`; "
+         "`invalid_schema` for an ad-hoc form's schema).",
     401: "A bearer token names no live session (`invalid_session`), a proof failed (`identity_unverified`) "
          "or the admin key is wrong (`unauthorized`).",
     403: "A cookie-authenticated change from a foreign origin (`origin_not_allowed`).",
-    404: "No such form (`unknown_form`) or the admin API is off (`not_found`).",
+    404: "No such form (`unknown_form`), the admin API is off (`not_found`) or ad-hoc forms are off "
+         "(`adhoc_forms_off`).",
     405: "Method not allowed (`method_not_allowed`); `Allow` lists the methods.",
     409: "`not_identified`, `user_mismatch` or `idempotency_conflict`.",
     413: "The body is larger than `MAX_BODY_BYTES` (`payload_too_large`).",
@@ -74,7 +76,8 @@ ADMIN_AUTH = [{"adminKey": []}]
 
 def build_spec(form_names: list[str]) -> dict[str, Any]:
     spec = APISpec(title="Prefill", version=VERSION, openapi_version="3.1.0", plugins=[MarshmallowPlugin()],
-                   info={"description": "Identity-aware forms: identity calls, resolved forms, submissions, admin."})
+                   info={"description": "Identity-aware forms: identity calls, resolved forms, submissions, "
+                         "the widget (embed links, ad-hoc forms), admin."})
     bound = bodies.MAX_SAFE_INTEGER
     spec.components.schema("JsonValue", {"anyOf": [
         {"type": "string"}, {"type": "boolean"}, {"type": "null"},
@@ -89,7 +92,8 @@ def build_spec(form_names: list[str]) -> dict[str, Any]:
         ("DeliveryPage", answers.DeliveryPage), ("AdminUser", answers.AdminUser), ("Health", answers.Health),
         ("SessionBody", bodies.SessionBody), ("IdentifyBody", bodies.IdentifyBody),
         ("UserFields", bodies.UserFields), ("SessionMetadataBody", bodies.SessionMetadataBody),
-        ("SubmissionBody", bodies.SubmissionBody),
+        ("SubmissionBody", bodies.SubmissionBody), ("EmbedSessionBody", bodies.EmbedSessionBody),
+        ("AdhocSubmissionBody", bodies.AdhocSubmissionBody), ("EmbedSessionAnswer", answers.EmbedSessionAnswer),
         ("AdminUserBody", bodies.AdminUserBody),
     ):
         spec.components.schema(name, schema=schema)
@@ -133,6 +137,19 @@ def build_spec(form_names: list[str]) -> dict[str, Any]:
         "/api/forms/{name}/submissions": {"parameters": [form], "post": _op(
             "Submit values, checked against the form this identity is shown.", (201, "SubmissionCreated"),
             (*WRITE, 404, 409, 422), body="SubmissionBody", tag="submissions", params=[idem], security=SESSION)},
+        "/api/embed/session": {"post": _op(
+            "Exchange a signed embed link's token (an identityToken with `jti`, expiring within 10 minutes) "
+            "once for a verified bearer session.", (201, "EmbedSessionAnswer"), WRITE, body="EmbedSessionBody",
+            tag="widget")},
+        "/api/forms/resolve": {"post": _op(
+            "Resolve an ad-hoc (client-defined) schema for this identity by the engine's rules; "
+            "needs `ADHOC_FORMS=1` (else 404 `adhoc_forms_off`).", (200, "Form"), (*WRITE, 404),
+            body={"type": "object", "description": "A form schema: {fields, title?, description?, submitLabel?, "
+                  "lockKnown?}; problems are a 400 `invalid_schema`."}, tag="widget", security=SESSION)},
+        "/api/forms/adhoc/submissions": {"post": _op(
+            "Submit an ad-hoc form: the schema is resolved again for this identity, so locked values come from "
+            "the server; stored with `adhoc: true` and its schema.", (201, "SubmissionCreated"),
+            (*WRITE, 404, 409, 422), body="AdhocSubmissionBody", tag="widget", params=[idem], security=SESSION)},
         "/api/submissions": {"get": _op("This session's history (a verified user's from any device).",
                                         (200, "SubmissionPage"), READ, tag="submissions", params=PAGE,
                                         security=SESSION)},
