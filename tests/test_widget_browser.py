@@ -235,6 +235,15 @@ def test_submitting_stores_for_the_verified_user_and_fires_form_submitted(env, b
     page = host(env, user="u1", plan="enterprise")
     show(page)
     frame = panel_frame(page)
+    iframe = page.locator("#prefill-panel iframe")
+    before = iframe.bounding_box()["height"]
+    inner = next(f for f in page.frames if f.url.startswith(env["prefill"]))
+    inner.evaluate("document.querySelector('form').noValidate = true")  # past the browser's own checks
+    frame.locator("button[type=submit]").click()  # nothing filled in: a 422 with its banner and messages
+    frame.locator(".notice").wait_for()
+    page.wait_for_function(f"document.querySelector('#prefill-panel iframe').offsetHeight > {before}")
+    frame.locator("button[type=submit]").scroll_into_view_if_needed()
+    assert frame.locator("button[type=submit]").is_visible()  # the frame grew: the button is still reachable
     frame.locator("#subject").fill("Invoice missing")
     frame.locator("#priority").select_option("critical")
     frame.locator("#message").fill("Please resend it.")
@@ -390,6 +399,10 @@ def test_adhoc_and_client_side_providers_use_the_engine_rules(env):
     assert page.locator("#prefill-panel iframe").get_attribute("title") == "Hi u1"
     assert page.evaluate("prefill.showForm('support_ticket')") == {"success": True}
     assert page.locator("#prefill-panel iframe").get_attribute("title") == "Contact support"
+    # Inside a container of the page instead of the floating panel.
+    page.evaluate("document.body.insertAdjacentHTML('beforeend', '<div id=slot></div>')")
+    assert page.evaluate("prefill.showForm('refund', {container: '#slot'})") == {"success": True}
+    assert page.locator("#slot #prefill-panel iframe").get_attribute("title") == "Request a refund"
     bad = page.evaluate("prefill.showForm({fields: [{name: 'a b'}]})")
     assert bad["success"] is False and bad["error"]["code"] == "invalid_schema"
 
