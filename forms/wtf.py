@@ -17,6 +17,14 @@ from wtforms.widgets import DateInput, NumberInput
 from .resolve import ResolvedField, ResolvedForm
 
 READONLY_TYPES = frozenset({"text", "email", "textarea", "tel", "url", "date", "number"})
+# A locked choice is shown as a read-only text control with the chosen label: it
+# stays in the Tab order and a screen reader says its value (``disabled`` would
+# hide both). The server enforces the value, as for every locked field.
+LOCKED_CHOICE_TYPES = frozenset({"select", "radio", "checkbox"})
+
+
+def shows_as_text(field: ResolvedField) -> bool:
+    return field.disabled and field.type in LOCKED_CHOICE_TYPES
 
 
 def render_attrs(field: ResolvedField) -> dict[str, Any]:
@@ -34,7 +42,7 @@ def render_attrs(field: ResolvedField) -> dict[str, Any]:
     if field.help:
         attrs["aria-describedby"] = f"{field.name}-help"
     if field.disabled:
-        if field.type in READONLY_TYPES:
+        if field.type in READONLY_TYPES or shows_as_text(field):
             attrs["readonly"] = True
         else:
             attrs["disabled"] = True
@@ -45,6 +53,8 @@ def render_attrs(field: ResolvedField) -> dict[str, Any]:
 
 def _unbound(field: ResolvedField) -> Any:
     label = field.label
+    if shows_as_text(field):
+        return wf.StringField(label, render_kw=render_attrs(field))
     kw = {} if field.type == "radio" else {"render_kw": render_attrs(field)}
     choices = [wf.SelectChoice(o.value, o.label) for o in field.options]
     t = field.type
@@ -74,6 +84,10 @@ def _unbound(field: ResolvedField) -> Any:
 
 
 def _display(field: ResolvedField, value: Any) -> Any:
+    if shows_as_text(field):
+        if field.type == "checkbox":
+            return "Yes" if value else "No"
+        return next((o.label for o in field.options if o.value == value), "" if value is None else str(value))
     if value is None:
         return "" if field.type != "checkbox" else False
     if field.type == "checkbox":

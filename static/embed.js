@@ -54,7 +54,7 @@
       tell("submitted", { form: formName, id: thanks.getAttribute("data-submission") });
     } else if (form) {
       formName = form.getAttribute("data-form");
-      var target = form.querySelector(".notice") ? form.querySelector("[aria-invalid=true], .notice") : null;
+      var target = form.querySelector(".error-summary, .notice");
       target = target || form.querySelector("input:not([type=hidden]):not([readonly]), select:not([disabled]), textarea:not([readonly])");
       if (target) {
         if (!target.hasAttribute("tabindex") && target.classList.contains("notice")) target.setAttribute("tabindex", "-1");

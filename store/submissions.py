@@ -162,19 +162,30 @@ class SubmissionStore:
         nxt = cursors.encode(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
         return items, nxt
 
+    @staticmethod
+    def _visible(identity: Identity, visitor_id: str | None) -> Any:
+        """What this session may see: a verified user's own history, else the
+        visitor's own submissions that belong to no verified user (None: nothing)."""
+        if identity.is_verified:
+            return select(T).where(T.c.owner_id == identity.user_id)
+        if visitor_id is None:
+            return None
+        claimed = T.c.user_id.is_(None) if identity.user_id is None else T.c.user_id == identity.user_id
+        return select(T).where(T.c.visitor_id == visitor_id, T.c.owner_id.is_(None), claimed)
+
     def history(self, identity: Identity, visitor_id: str | None, limit: int, cursor: str | None
                 ) -> tuple[list[dict[str, Any]], str | None]:
-        """What this session may see: a verified user's own history, else the
-        visitor's own submissions that belong to no verified user."""
-        query = select(T)
-        if identity.is_verified:
-            query = query.where(T.c.owner_id == identity.user_id)
-        elif visitor_id is None:
-            return [], None
-        else:
-            claimed = T.c.user_id.is_(None) if identity.user_id is None else T.c.user_id == identity.user_id
-            query = query.where(T.c.visitor_id == visitor_id, T.c.owner_id.is_(None), claimed)
-        return self._page(query, limit, cursor)
+        query = self._visible(identity, visitor_id)
+        return ([], None) if query is None else self._page(query, limit, cursor)
+
+    def one(self, sid: str, identity: Identity, visitor_id: str | None) -> dict[str, Any] | None:
+        """Submission ``sid`` if this session may see it (the thanks page)."""
+        query = self._visible(identity, visitor_id)
+        if query is None:
+            return None
+        with self.engine.connect() as conn:
+            row = conn.execute(query.where(T.c.id == sid)).first()
+        return item_from_row(row) if row is not None else None
 
     def admin_query(self, form: str | None, user_id: str | None, since_ms: int | None) -> Any:
         query = select(T)

@@ -62,21 +62,32 @@ def test_html_form_prefilled_locked_and_labelled(client):
         assert f'<label for="{name}">' in html
 
 
-def test_locked_select_radio_checkbox_render_disabled_with_value(client):
+def test_locked_choices_are_read_only_text_that_stays_focusable(client):
+    """Issue 8: ``disabled`` took locked select/radio/checkbox out of the Tab order and
+    hid their value from screen readers; they are read-only text showing the label."""
     client.post("/api/identify", json={"userId": "u1", "userMetadata": {
         "select": "2", "radio": "b", "checkbox": True, "text": "abc", "number": 5}})
     html = client.get("/forms/all_types").get_data(as_text=True)
-    select = re.search(r'<select[^>]*id="select"[^>]*>', html).group(0)
-    assert "disabled" in select
-    assert re.search(r'<option selected value="2">', html)
-    assert re.search(r'<input checked[^>]*disabled[^>]*id="radio-1"', html) or \
-        re.search(r'<input[^>]*checked[^>]*id="radio-1"[^>]*>', html)
-    checkbox = re.search(r'<input[^>]*id="checkbox"[^>]*>', html).group(0)
-    assert "checked" in checkbox and "disabled" in checkbox
+    assert "disabled" not in html and "<select" not in html.split('id="select"')[0][-200:]
+    for name, shown in (("select", "Two"), ("radio", "B"), ("checkbox", "Yes")):
+        control = re.search(rf'<input[^>]*id="{name}"[^>]*>', html).group(0)
+        assert "readonly" in control and f'value="{shown}"' in control and 'type="text"' in control
+        assert f'aria-describedby="{name}-source"' in control
     text_input = re.search(r'<input[^>]*id="text"[^>]*>', html).group(0)
     assert "readonly" in text_input and "disabled" not in text_input
     number = re.search(r'<input[^>]*id="number"[^>]*>', html).group(0)
     assert 'value="5"' in number and 'min="1"' in number and 'max="100"' in number
+
+
+def test_a_locked_choice_keeps_the_server_value_whatever_is_posted(client):
+    client.post("/api/identify", json={"userId": "u1", "userMetadata": {"select": "2", "radio": "b"}})
+    html = client.get("/forms/all_types").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    r = client.post("/forms/all_types", data={"csrf_token": csrf, "select": "1", "radio": "a", "text": "tt",
+                                              "number": "3", "date": "2024-01-01"})
+    assert r.status_code == 303, (r.status_code, re.findall(r"<li><a[^>]*>[^<]*</a>|data-code=\"[a-z_]*\"", r.get_data(as_text=True)))
+    item = client.get("/api/submissions").json["items"][0]
+    assert item["values"]["select"] == "2" and item["values"]["radio"] == "b"
 
 
 def test_embed_mode_and_frame_ancestors(make_app):

@@ -18,8 +18,8 @@ from store.sessions import SessionRow
 from store.submissions import request_hash, scoped_key
 
 from .api import form_args
-from .context import csrf_token, current_identity, ensure_session, request_token
-from .rendering import form_page, hidden_inputs, new_form_key, render_form, schema_input
+from .context import csrf_token, current_identity, current_session, ensure_session, request_token
+from .rendering import form_page, hidden_inputs, new_form_key, render_form, schema_input, sent_values
 from .state import state
 from .submit import store_submission
 
@@ -111,9 +111,18 @@ def submit(name: str) -> Response | tuple[Response, int]:
 
 @bp.get("/forms/<name>/thanks")
 def thanks(name: str) -> Response:
-    provider = state().registry.get(name)
+    st = state()
+    provider = st.registry.get(name)
     embed = request.args.get("embed") == "1"
-    page = render_template("thanks.html", title=provider.title or name, ref=request.args.get("ref", "")[:40],
+    ref = request.args.get("ref", "")[:40]
+    row = current_session()
+    sent: list[tuple[str, str]] = []
+    if ref and row is not None:  # what was sent, when this session may see it
+        identity = st.sessions.identity(row)
+        item = st.submissions.one(ref, identity, row.visitor_id)
+        if item is not None and item["form"] == name:
+            sent = sent_values(st.engine.resolve(name, item["args"], identity), item["values"])
+    page = render_template("thanks.html", title=provider.title or name, ref=ref, sent=sent,
                            embed=embed, again=url_for("html.show", name=name, embed="1" if embed else None))
     return Response(page, mimetype="text/html")
 

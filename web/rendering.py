@@ -83,7 +83,7 @@ def _field_macro() -> Any:  # a Jinja macro
 def _render_fields(fields: list[ResolvedField], shown: dict | None, errors: dict[str, list[str]]) -> list[Markup]:
     wtform = wtf.build(fields, shown)
     macro = _field_macro()
-    return [macro(rf, wtform[rf.name], errors.get(rf.name), wtf.render_attrs) for rf in fields]
+    return [macro(rf, wtform[rf.name], errors.get(rf.name), wtf.render_attrs, wtf.shows_as_text(rf)) for rf in fields]
 
 
 def field_html(form: ResolvedForm) -> list[Markup]:
@@ -110,7 +110,29 @@ def render_form(
         fields = field_html(form)
     else:
         fields = _render_fields(list(form.fields), shown, errors or {})
-    return render_template("form.html", resolved=form, fields_html=fields, hidden=hidden, embed=embed, notice=notice)
+    summary = [(rf.name if rf.type != "radio" or wtf.shows_as_text(rf) else f"{rf.name}-0", rf.label, msgs[0])
+               for rf in form.fields if (msgs := (errors or {}).get(rf.name))]
+    return render_template("form.html", resolved=form, fields_html=fields, hidden=hidden, embed=embed, notice=notice,
+                           summary=summary)
+
+
+def sent_values(form: ResolvedForm, values: dict[str, Any]) -> list[tuple[str, str]]:
+    """What was sent, labelled, for the thanks page: no hidden or sensitive
+    fields, choices by their label, a checkbox as Yes or No."""
+    sensitive = state().sensitive
+    shown = []
+    for rf in form.fields:
+        if rf.type == "hidden" or sensitive.is_sensitive(rf.name) or rf.name not in values:
+            continue
+        value = values[rf.name]
+        if rf.type == "checkbox":
+            text = "Yes" if value else "No"
+        elif value is None or value == "":
+            continue
+        else:
+            text = next((o.label for o in rf.options if o.value == value), str(value))
+        shown.append((rf.label, text))
+    return shown
 
 
 def form_json(form: ResolvedForm) -> str:

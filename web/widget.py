@@ -25,7 +25,7 @@ from .api import me_payload, private
 from .context import ensure_session, request_token
 from .html import handle_post
 from .origins import check_state_change
-from .rendering import hidden_inputs, new_form_key, render_form, schema_input
+from .rendering import hidden_inputs, new_form_key, render_form, schema_input, sent_values
 from .state import state
 from .verify import verify_embed_token
 
@@ -137,7 +137,8 @@ def adhoc_submit() -> Response | tuple[Response, int]:
     form = resolve_for(schema, identity)
 
     def done(body: dict[str, Any]) -> Response:
-        page = render_template("thanks.html", title=form.title, ref=body["id"], embed=True, again="#again")
+        page = render_template("thanks.html", title=form.title, ref=body["id"], embed=True, again="#again",
+                               sent=sent_values(form, body["values"]))
         return Response(page, mimetype="text/html")
 
     return handle_post(ADHOC, {}, form, row, identity, done, schema=schema)
