@@ -45,7 +45,12 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "MAX_BODY_BYTES": (int, 1024 * 1024),
     "FRAME_ANCESTORS": (str, "'self'"),
     "WIDGET_ORIGINS": (_list, []),  # sites whose pages may use widget.js (CORS) and frame the panel
-    "ADHOC_FORMS": (_bool, False),  # client-defined forms (widget.js showForm({fields}))
+    "ADHOC_FORMS": (_bool, False),
+    # The forms' look: an accent colour (#rrggbb), a corner radius (px or rem), the brand shown on full pages.
+    "THEME_ACCENT": (str, "#1f4fd1"),
+    "THEME_RADIUS": (str, "6px"),
+    "BRAND_NAME": (str, None),
+    "BRAND_LOGO_URL": (str, None),  # client-defined forms (widget.js showForm({fields}))
     "TRUSTED_PROXIES": (int, 0),
     "SENSITIVE_KEYS_EXTRA": (_list, []),
     "SENSITIVE_KEYS_ALLOW": (_list, []),
@@ -134,7 +139,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from store.db import make_engine, make_read_engine, migrate
     from store.sessions import SessionStore
     from store.submissions import SubmissionStore
-    from web import adhoc, admin, api, demo, devtools, health, html, openapi, widget
+    from web import adhoc, admin, api, demo, devtools, health, html, openapi, theme, widget
     from web.bodysize import ChunkedBodyLimit
     from web.context import set_session_cookie
     from web.cors import cors_headers, preflight_or_refuse
@@ -190,8 +195,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
 
     app.before_request(preflight_or_refuse)  # first: a foreign origin gets nothing else
-    for bp in (api.bp, adhoc.bp, html.bp, widget.bp, admin.bp, health.bp, openapi.bp):
+    for bp in (api.bp, adhoc.bp, html.bp, widget.bp, theme.bp, admin.bp, health.bp, openapi.bp):
         app.register_blueprint(bp)
+    app.context_processor(theme.theme_context)
     if cfg["PREFILL_DEMO"]:
         app.register_blueprint(demo.bp)
     if cfg["PREFILL_DEV"]:

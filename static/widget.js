@@ -18,6 +18,8 @@
   var origin = new URL(base, location.href).origin;
   var locale = attr("locale");
   var accent = attr("accent") || "#1f4fd1";
+  // The form in the panel takes the same accent (and the browser's light or dark preference, as the page does).
+  var themeQuery = /^#[0-9a-f]{6}$/i.test(accent) && attr("accent") ? "&accent=" + encodeURIComponent(accent) : "";
   var K_TOKEN = "prefill:session:" + origin, K_VISITOR = "prefill:visitorId:" + origin;
 
   function load(k) { try { return w.localStorage.getItem(k); } catch (e) { return null; } }
@@ -247,7 +249,7 @@
   function showAdhoc(schema, opts, name) {
     return session().then(function (problem) {
       if (problem) return answer(problem);
-      return openPanel({ name: name || "adhoc", src: base + "/widget/adhoc?embed=1&widget=1", schema: schema }, opts);
+      return openPanel({ name: name || "adhoc", src: base + "/widget/adhoc?embed=1&widget=1" + themeQuery, schema: schema }, opts);
     });
   }
 
@@ -266,7 +268,7 @@
     if (typeof nameOrSchema !== "string" || !nameOrSchema) {
       return Promise.resolve(fail("validation_failed", "showForm needs a form name or {fields: […]}."));
     }
-    var name = nameOrSchema, path = "/forms/" + encodeURIComponent(name) + "?embed=1&widget=1" + query(opts.args);
+    var name = nameOrSchema, path = "/forms/" + encodeURIComponent(name) + "?embed=1&widget=1" + themeQuery + query(opts.args);
     return chain.then(function () {
       if (!clientSchemas[name]) return session().then(function (p) { return p ? answer(p) : openPanel({ name: name, src: base + path }, opts); });
       // A server provider of the same name always wins.

@@ -85,7 +85,7 @@ def test_a_locked_choice_keeps_the_server_value_whatever_is_posted(client):
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
     r = client.post("/forms/all_types", data={"csrf_token": csrf, "select": "1", "radio": "a", "text": "tt",
                                               "number": "3", "date": "2024-01-01"})
-    assert r.status_code == 303, (r.status_code, re.findall(r"<li><a[^>]*>[^<]*</a>|data-code=\"[a-z_]*\"", r.get_data(as_text=True)))
+    assert r.status_code == 303, r.status_code
     item = client.get("/api/submissions").json["items"][0]
     assert item["values"]["select"] == "2" and item["values"]["radio"] == "b"
 
@@ -99,7 +99,7 @@ def test_embed_mode_and_frame_ancestors(make_app):
     assert 'class="embed"' in html and 'class="bar"' not in html
     full = c.get("/forms/support_ticket")
     assert "frame-ancestors 'self' https://app.example.com" in full.headers["Content-Security-Policy"]
-    assert 'class="bar"' in full.get_data(as_text=True)
+    assert 'class="brand"' not in full.get_data(as_text=True) and ">Prefill<" not in full.get_data(as_text=True)
     assert "frame-ancestors 'self'" in make_app().test_client().get("/forms/support_ticket").headers[
         "Content-Security-Policy"]
 

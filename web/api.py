@@ -29,7 +29,7 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 bp.before_request(check_state_change)
 
 # Query parameters Prefill reads itself; never passed to providers.
-RESERVED_ARGS = frozenset({"embed", "widget"})
+RESERVED_ARGS = frozenset({"embed", "widget", "accent", "theme"})
 
 
 def form_args() -> dict[str, str]:

@@ -23,21 +23,26 @@ from .verify import sign_identity_token
 bp = Blueprint("demo", __name__)
 
 PERSONAS: dict[str, dict] = {
-    "anonymous": {"label": "Anonymous visitor", "userId": None},
+    "anonymous": {"label": "Anonymous visitor", "userId": None,
+                  "differs": "Nothing is known: every field is empty and open; standard priorities."},
     "pro": {
         "label": "Pat (pro plan, signed)", "userId": "demo-pro-1",
         "claims": {"email": "pat@example.com", "name": "Pat Pro", "plan": "pro"},
         "metadata": {"company": "Pro Ltd", "authToken": "demo-secret-token-not-shown"},
+        "differs": "Email and name are signed, so they are pre-filled and locked; standard priorities; "
+                   "a sensitive authToken that never reaches the page.",
     },
     "enterprise": {
         "label": "Erin (enterprise plan, signed)", "userId": "demo-ent-1",
         "claims": {"email": "erin@example.com", "name": "Erin Enterprise", "plan": "enterprise"},
         "metadata": {"company": "Big Corp"},
+        "differs": "A signed enterprise plan unlocks the Critical priority.",
     },
     "claims-enterprise": {
         "label": "Cody (claims enterprise, unsigned plan)", "userId": "demo-claim-1",
         "claims": {"email": "cody@example.com"},
         "metadata": {"name": "Cody Claimer", "plan": "enterprise"},
+        "differs": "Claims enterprise from the browser: pre-filled, but no Critical priority (claims unlock nothing).",
     },
 }
 

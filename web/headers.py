@@ -9,10 +9,10 @@ from werkzeug.wrappers import Response
 
 
 @lru_cache(maxsize=8)
-def _headers(frame_ancestors: str) -> tuple[tuple[str, str], ...]:
+def _headers(frame_ancestors: str, images: str = "") -> tuple[tuple[str, str], ...]:
     return (
         ("Content-Security-Policy",
-         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+         f"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:{images}; "
          f"form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors {frame_ancestors}"),
         ("X-Content-Type-Options", "nosniff"),
         ("Referrer-Policy", "same-origin"),
@@ -43,6 +43,8 @@ def security_headers(response: Response) -> Response:
         return response
     have = {key.lower() for key, _ in response.headers.items()}
     cfg = current_app.config
-    response.headers.extend([(k, v) for k, v in _headers(frame_ancestors(cfg["FRAME_ANCESTORS"], cfg["WIDGET_ORIGINS"]))
-                             if k.lower() not in have])
+    logo = cfg.get("BRAND_LOGO_URL") or ""
+    images = " " + "/".join(logo.split("/")[:3]) if logo.startswith(("https://", "http://")) else ""
+    headers = _headers(frame_ancestors(cfg["FRAME_ANCESTORS"], cfg["WIDGET_ORIGINS"]), images)
+    response.headers.extend([(k, v) for k, v in headers if k.lower() not in have])
     return response

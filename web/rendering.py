@@ -21,6 +21,7 @@ from forms.lru import text_bytes
 from forms.resolve import ResolvedField, ResolvedForm, field_bytes
 
 from .state import state
+from .theme import page_theme
 
 # Cached pages are shared by every visitor who sees the same form: the hidden
 # per-visitor inputs (the CSRF token, the one-time form key) are cut out at this
@@ -71,7 +72,7 @@ def cached_page(form: ResolvedForm, kind: Any, render: Any) -> tuple[str, ...]:
 
 
 def form_page(form: ResolvedForm, csrf: str, embed: bool) -> str:
-    head, tail = cached_page(form, ("html", embed),
+    head, tail = cached_page(form, ("html", embed, page_theme()),
                              lambda: tuple(render_form(form, escape(CSRF_SLOT), embed).split(CSRF_SLOT, 1)))
     return "".join((head, hidden_inputs(csrf, new_form_key()), tail))  # plain str: Markup + str would escape
 

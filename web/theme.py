@@ -1,0 +1,60 @@
+"""The forms' theme: ``/theme.css`` sets the stylesheet's custom properties from
+the operator's settings (``THEME_ACCENT``, ``THEME_RADIUS``) and an embed's own
+(``?accent=%23rrggbb``, ``?theme=light|dark``), each checked before use."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+from flask import Blueprint, Response, current_app, request
+
+bp = Blueprint("theme", __name__)
+HEX = re.compile(r"\A#[0-9a-fA-F]{6}\Z")
+RADIUS = re.compile(r"\A(\d{1,2}(\.\d)?)(px|rem)\Z")
+MODES = ("light", "dark")
+
+
+def _luminance(hex_colour: str) -> float:
+    def channel(c: int) -> float:
+        v = c / 255
+        return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+
+
+def contrast(a: str, b: str) -> float:
+    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def page_theme() -> tuple[str | None, str | None]:
+    """(accent, forced mode) an embed asked for; invalid values are ignored."""
+    accent = request.args.get("accent")
+    mode = request.args.get("theme")
+    return (accent if accent and HEX.match(accent) else None), (mode if mode in MODES else None)
+
+
+@lru_cache(maxsize=256)
+def _css(accent: str, radius: str) -> str:
+    # Text on the accent (buttons): white, unless the accent is too light for it.
+    on_accent = "#ffffff" if contrast(accent, "#ffffff") >= 4.5 else "#1b1d22"
+    return f":root{{--prefill-accent:{accent};--prefill-accent-text:{on_accent};--prefill-radius:{radius}}}\n"
+
+
+def theme_context() -> dict[str, Any]:
+    """For every template: the embed's theme choices (they go into the page)."""
+    accent, mode = page_theme()
+    return {"theme_accent": accent, "theme_mode": mode}
+
+
+@bp.get("/theme.css")
+def theme_css() -> Response:
+    cfg = current_app.config
+    accent = page_theme()[0] or (cfg["THEME_ACCENT"] if HEX.match(cfg["THEME_ACCENT"] or "") else "#1f4fd1")
+    radius = cfg["THEME_RADIUS"] if RADIUS.match(cfg["THEME_RADIUS"] or "") else "6px"
+    response = Response(_css(accent.lower(), radius), mimetype="text/css")
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
