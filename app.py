@@ -145,6 +145,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from web.cors import cors_headers, preflight_or_refuse
     from web.errors import register_error_handlers
     from web.headers import security_headers
+    from web.i18n import init_i18n
     from web.keys import IdentityKeys
     from web.limits import init_limits
     from web.logs import init_logging
@@ -198,6 +199,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for bp in (api.bp, adhoc.bp, html.bp, widget.bp, theme.bp, admin.bp, health.bp, openapi.bp):
         app.register_blueprint(bp)
     app.context_processor(theme.theme_context)
+    init_i18n(app)
     if cfg["PREFILL_DEMO"]:
         app.register_blueprint(demo.bp)
     if cfg["PREFILL_DEV"]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .messages import N_, Message
+
 
 class PrefillError(Exception):
     """Root of every error Prefill reports to a client."""
@@ -66,7 +68,8 @@ class InvalidClientSchema(ValidationFailed):
 
 
 class CSRFFailed(PrefillError):
-    status, code, message = 400, "csrf_failed", "The form expired or was not sent from this site; please try again."
+    status, code = 400, "csrf_failed"
+    message = N_("The form expired or was not sent from this site; please try again.")
 
 
 class IdentityUnverified(PrefillError):
@@ -79,8 +82,8 @@ class IdentityRequired(PrefillError):
     status, code = 401, "identity_required"
 
     def __init__(self, requires: str) -> None:
-        who = "a verified user" if requires == "verified" else "a signed-in user"
-        super().__init__(f"This form is only for {who}; sign in first.")
+        super().__init__(Message(N_("This form is only for a verified user; sign in first.")) if requires == "verified"
+                         else Message(N_("This form is only for a signed-in user; sign in first.")))
 
 
 class InvalidSession(PrefillError):

@@ -6,7 +6,7 @@ Built by the store from one database row; providers see it as read-only.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -20,6 +20,15 @@ def freeze(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return tuple(freeze(v) for v in value)
     return value
+
+
+def language_of(metadata: Mapping[str, Any]) -> str | None:
+    """The primary language subtag of ``locale`` or ``language`` ("de-AT" -> "de")."""
+    for key in ("locale", "language"):
+        value = metadata.get(key)
+        if isinstance(value, str) and value:
+            return value.replace("_", "-").split("-", 1)[0].lower()[:8] or None
+    return None
 
 
 def merged_metadata(claimed: Mapping[str, Any], trusted: Mapping[str, Any]) -> dict[str, Any]:
@@ -49,6 +58,9 @@ class Identity:
     # The same without the visitorId: forms that do not template {{visitorId}}
     # resolve alike for every visitor with the same data (all anonymous ones).
     content_key: Any = field(default=None, compare=False)
+    # The reader's language ("de"): from userMetadata.locale/language, then the
+    # session metadata's; the web layer adds Accept-Language (``with_locale``).
+    locale: str | None = None
 
     @classmethod
     def build(
@@ -64,16 +76,25 @@ class Identity:
         content_key: Any = None,
     ) -> Identity:
         trusted = trusted or {}
+        metadata = merged_metadata(claimed or {}, trusted)
         return cls(
             user_id=user_id,
             visitor_id=visitor_id,
             verified=verified,
-            metadata=freeze(merged_metadata(claimed or {}, trusted)),
+            metadata=freeze(metadata),
             trusted=freeze(trusted),
             session_metadata=freeze(session_metadata or {}),
             cache_key=cache_key,
             content_key=content_key,
+            locale=language_of(metadata) or language_of(session_metadata or {}),
         )
+
+    def with_locale(self, locale: str) -> Identity:
+        """The same identity read in ``locale``: its cache keys say so, since a
+        provider may localise its labels by ``user.locale``."""
+        return replace(self, locale=locale,
+                       cache_key=None if self.cache_key is None else (self.cache_key, locale),
+                       content_key=None if self.content_key is None else (self.content_key, locale))
 
     @property
     def is_identified(self) -> bool:

@@ -14,6 +14,7 @@ from typing import Any
 
 from . import templating
 from .identity import Identity
+from .messages import N_
 from .prefill import NOT_FIT, fit
 from .schema import FieldRules, FieldSpec, FormSchema, Option, humanize
 from .sensitive import SensitiveKeys, contains_secret
@@ -248,7 +249,7 @@ def resolve(
         name=name,
         title=title or default_title or humanize(name),
         description=description,
-        submit_label=sweep(schema.submit_label, "submitLabel") or "Submit",
+        submit_label=sweep(schema.submit_label, "submitLabel") or N_("Submit"),
         fields=fields,
         key=key,
         weight=own + 64 * len(fields) + 600 + getsizeof(title) + getsizeof(description),

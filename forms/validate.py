@@ -15,11 +15,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import SubmissionInvalid
+from .messages import N_, Message
 from .prefill import number_from
 from .resolve import ResolvedField, ResolvedForm
 from .schema import PATTERN_MAX_LENGTH, parse_iso_date
 
-REQUIRED = "This field is required."
+REQUIRED = Message(N_("This field is required."))
 
 
 def looks_like_email(text: str) -> bool:
@@ -58,7 +59,7 @@ def _check(field: ResolvedField, raw: Any) -> tuple[Any, list[str]]:
         if raw is None:
             raw = False
         if not isinstance(raw, bool):
-            return None, ["Must be true or false."]
+            return None, [Message(N_("Must be true or false."))]
         if field.required and raw is False:
             return raw, [REQUIRED]
         return raw, []
@@ -67,47 +68,47 @@ def _check(field: ResolvedField, raw: Any) -> tuple[Any, list[str]]:
     if ftype == "number":
         number = number_from(raw)
         if number is None or (isinstance(raw, float) and not math.isfinite(raw)):
-            return None, ["Must be a number."]
+            return None, [Message(N_("Must be a number."))]
         errors = []
         if field.min is not None and number < field.min:
-            errors.append(f"Must be at least {field.min}.")
+            errors.append(Message(N_("Must be at least %(min)s."), min=field.min))
         if field.max is not None and number > field.max:
-            errors.append(f"Must be at most {field.max}.")
+            errors.append(Message(N_("Must be at most %(max)s."), max=field.max))
         return number, errors
     if not isinstance(raw, str):
-        return None, ["Must be a string."]
+        return None, [Message(N_("Must be a string."))]
     errors: list[str] = []
     if ftype in ("select", "radio"):
         if raw not in {o.value for o in field.options}:
-            return None, ["Not a valid choice."]
+            return None, [Message(N_("Not a valid choice."))]
         return raw, []
     if ftype == "email" and not looks_like_email(raw):
-        errors.append("Must be an email address.")
+        errors.append(Message(N_("Must be an email address.")))
     elif ftype == "url":
         try:
             parts = urlsplit(raw)
         except ValueError:  # "http://[" : an unbalanced IPv6 bracket
             parts = None
         if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
-            errors.append("Must be an http(s) URL.")
+            errors.append(Message(N_("Must be an http(s) URL.")))
     elif ftype == "date":
         day = parse_iso_date(raw)
         if day is None:
-            errors.append("Must be a date (YYYY-MM-DD).")
+            errors.append(Message(N_("Must be a date (YYYY-MM-DD).")))
         else:
             if field.min is not None and day < parse_iso_date(field.min):
-                errors.append(f"Must be on or after {field.min}.")
+                errors.append(Message(N_("Must be on or after %(date)s."), date=field.min))
             if field.max is not None and day > parse_iso_date(field.max):
-                errors.append(f"Must be on or before {field.max}.")
+                errors.append(Message(N_("Must be on or before %(date)s."), date=field.max))
     if field.min_length is not None and len(raw) < field.min_length:
-        errors.append(f"Must be at least {field.min_length} characters.")
+        errors.append(Message(N_("Must be at least %(count)s characters."), count=field.min_length))
     if field.max_length is not None and len(raw) > field.max_length:
-        errors.append(f"Must be at most {field.max_length} characters.")
+        errors.append(Message(N_("Must be at most %(count)s characters."), count=field.max_length))
     # A provider's pattern is the one check whose cost we do not control (a
     # backtracking regex): it only runs on values within maxLength.
     limit = field.max_length if field.max_length is not None else PATTERN_MAX_LENGTH
     if field.pattern is not None and len(raw) <= limit and not _compiled(field.pattern).fullmatch(raw):
-        errors.append(field.pattern_message or "Does not match the expected format.")
+        errors.append(field.pattern_message or Message(N_("Does not match the expected format.")))
     return raw, errors
 
 
@@ -117,13 +118,13 @@ def validate_submission(form: ResolvedForm, values: Mapping[str, Any]) -> CleanS
     known = {f.name for f in form.fields}
     for key in values:
         if key not in known:
-            errors[str(key)[:100]] = ["Unknown field."]
+            errors[str(key)[:100]] = [Message(N_("Unknown field."))]
     clean: dict[str, Any] = {}
     for field in form.fields:
         if field.disabled:
             clean[field.name] = field.value
             if field.required and _empty(field.value):
-                errors[field.name] = ["This field is required but no value is on file."]
+                errors[field.name] = [Message(N_("This field is required but no value is on file."))]
             continue
         value, field_errors = _check(field, values.get(field.name))
         clean[field.name] = value

@@ -6,7 +6,7 @@ in :mod:`forms.validate` so the HTML and JSON surfaces enforce the same ones.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from werkzeug.datastructures import MultiDict
@@ -14,6 +14,7 @@ from wtforms import fields as wf
 from wtforms.form import BaseForm
 from wtforms.widgets import DateInput, NumberInput
 
+from .messages import N_
 from .resolve import ResolvedField, ResolvedForm
 
 READONLY_TYPES = frozenset({"text", "email", "textarea", "tel", "url", "date", "number"})
@@ -51,7 +52,11 @@ def render_attrs(field: ResolvedField) -> dict[str, Any]:
     return attrs
 
 
-def _unbound(field: ResolvedField) -> Any:
+def _same(text: str) -> str:
+    return text
+
+
+def _unbound(field: ResolvedField, tr: Callable[[str], str]) -> Any:
     label = field.label
     if shows_as_text(field):
         return wf.StringField(label, render_kw=render_attrs(field))
@@ -60,7 +65,7 @@ def _unbound(field: ResolvedField) -> Any:
     t = field.type
     if t == "select":
         if field.value is None:
-            choices = [wf.SelectChoice("", "Choose…"), *choices]
+            choices = [wf.SelectChoice("", tr(N_("Choose…"))), *choices]
         return wf.SelectField(label, choices=choices, validate_choice=False, **kw)
     if t == "radio":
         return wf.RadioField(label, choices=choices, validate_choice=False)
@@ -83,10 +88,10 @@ def _unbound(field: ResolvedField) -> Any:
     return wf.StringField(label, **kw)
 
 
-def _display(field: ResolvedField, value: Any) -> Any:
+def _display(field: ResolvedField, value: Any, tr: Callable[[str], str]) -> Any:
     if shows_as_text(field):
         if field.type == "checkbox":
-            return "Yes" if value else "No"
+            return tr(N_("Yes") if value else N_("No"))
         return next((o.label for o in field.options if o.value == value), "" if value is None else str(value))
     if value is None:
         return "" if field.type != "checkbox" else False
@@ -97,11 +102,13 @@ def _display(field: ResolvedField, value: Any) -> Any:
     return value if isinstance(value, str) else str(value)
 
 
-def build(fields: Sequence[ResolvedField], shown: dict[str, Any] | None = None) -> BaseForm:
-    """A WTForms form of ``fields`` showing their resolved values, or ``shown`` (re-rendered input)."""
-    wtform = BaseForm([(f.name, _unbound(f)) for f in fields])
+def build(fields: Sequence[ResolvedField], shown: dict[str, Any] | None = None,
+          tr: Callable[[str], str] = _same) -> BaseForm:
+    """A WTForms form of ``fields`` showing their resolved values, or ``shown``
+    (re-rendered input); ``tr`` translates Prefill's own words ("Choose…")."""
+    wtform = BaseForm([(f.name, _unbound(f, tr)) for f in fields])
     values = shown if shown is not None else {f.name: f.value for f in fields}
-    wtform.process(data={f.name: _display(f, values.get(f.name)) for f in fields})
+    wtform.process(data={f.name: _display(f, values.get(f.name), tr) for f in fields})
     return wtform
 
 

@@ -10,7 +10,7 @@
   var body = document.body;
   var allowed = (body.getAttribute("data-origins") || "").split(" ").filter(Boolean);
   var KEY = "prefill:embed-session";
-  var token = null, host = null, schema = null, formName = null, shown = false, focusTarget = null;
+  var token = null, host = null, schema = null, locale = null, formName = null, shown = false, focusTarget = null;
   var page = location.pathname + location.search;
 
   function main() { return document.querySelector("main"); }
@@ -72,6 +72,7 @@
 
   function send(method, url, data) {
     var headers = { Authorization: "Bearer " + token, Accept: "text/html" };
+    if (locale) headers["Accept-Language"] = locale; // the host page's data-locale
     var init = { method: method, headers: headers, credentials: "omit", cache: "no-store" };
     if (data) {
       init.body = data;
@@ -80,7 +81,7 @@
     return fetch(url, init).then(function (r) {
       return r.text().then(swap);
     }, function () {
-      problem("The form could not be reached. Check your connection and try again.", "network_error");
+      problem(body.getAttribute("data-offline") || "The form could not be reached.", "network_error");
     });
   }
 
@@ -104,6 +105,7 @@
     if (m.type !== "prefill:session" || typeof m.token !== "string") return;
     host = e.origin;
     schema = m.schema || null;
+    locale = typeof m.locale === "string" ? m.locale : null;
     start(m.token);
   });
 
@@ -121,7 +123,7 @@
         try { sessionStorage.setItem(KEY, j.sessionToken); } catch (err) { /* private mode: this page only */ }
         start(j.sessionToken);
       });
-    }, function () { problem("The form could not be reached. Check your connection and try again.", "network_error"); });
+    }, function () { problem(body.getAttribute("data-offline") || "The form could not be reached.", "network_error"); });
   } else {
     try { token = sessionStorage.getItem(KEY); } catch (err) { token = null; }
     if (token) load(); // a reload of an exchanged link keeps its session

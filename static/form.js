@@ -8,7 +8,8 @@
     if (!counter) return;
     var left = (+counter.getAttribute("data-max")) - field.value.length;
     counter.hidden = false;
-    counter.textContent = left >= 0 ? left + " characters left" : -left + " characters too many";
+    var text = counter.getAttribute(left >= 0 ? "data-left" : "data-over") || "{n}";
+    counter.textContent = text.replace("{n}", String(Math.abs(left)));
   }
   document.addEventListener("input", function (e) {
     if (e.target.id && e.target.tagName === "TEXTAREA") count(e.target);

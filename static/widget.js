@@ -20,6 +20,12 @@
   var accent = attr("accent") || "#1f4fd1";
   // The form in the panel takes the same accent (and the browser's light or dark preference, as the page does).
   var themeQuery = /^#[0-9a-f]{6}$/i.test(accent) && attr("accent") ? "&accent=" + encodeURIComponent(accent) : "";
+  // The widget's own words, in the page's language (data-locale, then <html lang>, then the browser's).
+  var WORDS = { en: ["Support", "Close form", "Loading form…", "Form"], de: ["Support", "Formular schließen",
+    "Formular wird geladen…", "Formular"], fr: ["Assistance", "Fermer le formulaire", "Chargement du formulaire…",
+    "Formulaire"], es: ["Soporte", "Cerrar el formulario", "Cargando el formulario…", "Formulario"] };
+  var lang = String(locale || d.documentElement.lang || navigator.language || "en").slice(0, 2).toLowerCase();
+  var words = WORDS[lang] || WORDS.en;
   var K_TOKEN = "prefill:session:" + origin, K_VISITOR = "prefill:visitorId:" + origin;
 
   function load(k) { try { return w.localStorage.getItem(k); } catch (e) { return null; } }
@@ -166,15 +172,15 @@
       var head = el("div", {}, { display: "flex", alignItems: "center", justifyContent: "space-between",
         padding: "8px 8px 8px 16px", background: accent, color: "#fff" });
       var title = el("h2", { id: "prefill-panel-title" }, { margin: "0", fontSize: "16px", fontWeight: "600" });
-      title.textContent = "Loading form…";
-      var close = el("button", { type: "button", "aria-label": "Close form" }, { background: "transparent",
+      title.textContent = words[2];
+      var close = el("button", { type: "button", "aria-label": words[1] }, { background: "transparent",
         color: "#fff", border: "0", fontSize: "24px", lineHeight: "1", minWidth: "44px", minHeight: "44px", cursor: "pointer" });
       close.textContent = "×";
       close.addEventListener("click", function () { hideForm(); });
       // A tall form scrolls here; keyboard users can scroll it too (it takes focus).
       var scroll = el("div", { tabindex: "0", role: "group", "aria-labelledby": "prefill-panel-title" },
         { overflow: "auto", flex: "1 1 auto", background: "#fff" });
-      var frame = el("iframe", { title: "Form", src: spec.src }, { display: "block", width: "100%", height: "420px", border: "0" });
+      var frame = el("iframe", { title: words[3], src: spec.src }, { display: "block", width: "100%", height: "420px", border: "0" });
       head.appendChild(title);
       head.appendChild(close);
       root.appendChild(head);
@@ -185,7 +191,7 @@
         resolve: resolve, settled: false };
       panel.timer = setTimeout(function () { settle(fail("timeout", "The form did not load in time.")); }, 15000);
       frame.addEventListener("load", function () {
-        frame.contentWindow.postMessage({ type: "prefill:session", token: token, schema: spec.schema || null }, origin);
+        frame.contentWindow.postMessage({ type: "prefill:session", token: token, schema: spec.schema || null, locale: locale || null }, origin);
       });
       (inline ? host : d.body).appendChild(root);
       place();
@@ -219,8 +225,8 @@
     var data = m.data || {};
     if (m.event === "shown") {
       panel.form = panel.form === "adhoc" && data.form ? data.form : panel.form;
-      panel.title.textContent = data.title || "Form";
-      panel.frame.setAttribute("title", data.title || "Form");
+      panel.title.textContent = data.title || words[3];
+      panel.frame.setAttribute("title", data.title || words[3]);
       if (!data.again) {
         panel.frame.focus();
         panel.frame.contentWindow.postMessage({ type: "prefill:focus" }, origin);
@@ -287,7 +293,7 @@
     { position: "fixed", right: "20px", bottom: "20px", zIndex: "2147483000", minHeight: "48px", padding: "0 20px",
       border: "0", borderRadius: "24px", background: accent, color: "#fff", font: "600 15px system-ui, sans-serif",
       boxShadow: "0 4px 16px rgba(0,0,0,.25)", cursor: "pointer" });
-    launcher.textContent = attr("label") || "Support";
+    launcher.textContent = attr("label") || words[0];
     launcher.addEventListener("click", function () { if (panel) hideForm(); else api.showForm(form); });
     d.body.appendChild(launcher);
   }

@@ -24,6 +24,7 @@ from store.submissions import request_hash, scoped_key
 from . import bodies
 from .api import idempotency_key, private
 from .context import current_identity, ensure_session
+from .i18n import localized
 from .origins import check_state_change
 from .state import state
 from .submit import store_submission
@@ -63,7 +64,7 @@ def create_adhoc_submission() -> tuple[Response, int]:
     key = idempotency_key()
     row = ensure_session()
     st = state()
-    identity = st.sessions.identity(row)
+    identity = localized(st.sessions.identity(row))
     digest = request_hash(ADHOC, schema_args(schema), values, identity)
     if key:
         key = scoped_key(identity, key)

@@ -19,6 +19,7 @@ from store.submissions import request_hash, scoped_key
 
 from . import bodies
 from .context import change_session, current_identity, current_session, ensure_session, start_session
+from .i18n import localized
 from .origins import check_state_change
 from .rendering import cached_page, form_json
 from .state import state
@@ -266,7 +267,7 @@ def create_submission(name: str) -> tuple[Response, int]:
     key = idempotency_key()
     row = ensure_session()
     st = state()
-    identity = st.sessions.identity(row)
+    identity = localized(st.sessions.identity(row))
     digest = request_hash(name, args, body["values"], identity)
     if key:
         key = scoped_key(identity, key)

@@ -89,8 +89,16 @@ def ensure_session() -> SessionRow:
     return row
 
 
-def current_identity() -> Identity:
+def raw_identity() -> Identity:
+    """The session's identity as stored (no request language)."""
     return state().sessions.identity(current_session())
+
+
+def current_identity() -> Identity:
+    """The request's identity as providers see it: with its reader's ``locale``."""
+    from .i18n import localized
+
+    return localized(raw_identity())
 
 
 def csrf_token(row: SessionRow) -> str:

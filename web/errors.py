@@ -12,7 +12,10 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from forms import errors as E
+from forms.messages import N_
 from forms.sensitive import redact
+
+from .i18n import translate
 
 log = logging.getLogger("prefill.web")
 
@@ -31,13 +34,14 @@ def wants_html() -> bool:
 # (the registered forms, a schema's problems) go to the log, and to the page
 # only with PREFILL_DEV=1; the JSON API keeps them, integrators need them.
 PUBLIC_MESSAGES = {
-    400: "The request could not be understood.", 401: "Please sign in to see this page.",
-    403: "This page cannot be used from here.", 404: "This page does not exist.",
-    405: "This page cannot be used that way.", 413: "What was sent is too large.",
-    415: "What was sent is in a form we cannot read.", 422: "Some values need a look.",
-    429: "Too many requests; please wait a moment and try again.",
-    500: "Something went wrong on our side.", 502: "A service this form needs is not answering.",
-    503: "We are briefly unavailable; please try again shortly.", 504: "A service this form needs took too long.",
+    400: N_("The request could not be understood."), 401: N_("Please sign in to see this page."),
+    403: N_("This page cannot be used from here."), 404: N_("This page does not exist."),
+    405: N_("This page cannot be used that way."), 413: N_("What was sent is too large."),
+    415: N_("What was sent is in a form we cannot read."), 422: N_("Some values need a look."),
+    429: N_("Too many requests; please wait a moment and try again."),
+    500: N_("Something went wrong on our side."), 502: N_("A service this form needs is not answering."),
+    503: N_("We are briefly unavailable; please try again shortly."),
+    504: N_("A service this form needs took too long."),
 }
 KEEP_MESSAGE = (E.CSRFFailed, E.IdentityRequired)  # already written for end users
 
@@ -46,10 +50,10 @@ def present(err: E.PrefillError) -> tuple[Response, int]:
     if wants_html():
         dev = current_app.config.get("PREFILL_DEV")
         public = err.message if dev or isinstance(err, KEEP_MESSAGE) else PUBLIC_MESSAGES.get(
-            err.status, "Something went wrong.")
+            err.status, N_("Something went wrong."))
         if public != err.message:
             log.info("HTML %s page for %s %s: %s", err.status, request.method, request.path, err.message)
-        page = render_template("error.html", error=err, public_message=public, show_fields=bool(dev),
+        page = render_template("error.html", error=err, public_message=translate(public), show_fields=bool(dev),
                                embed=request.args.get("embed") == "1")
         response = Response(page, mimetype="text/html")
     else:

@@ -12,6 +12,7 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 from forms import wtf
 from forms.errors import CSRFFailed, IdempotencyConflict, SubmissionInvalid
 from forms.identity import Identity
+from forms.messages import N_
 from forms.resolve import ResolvedForm
 from forms.validate import validate_submission
 from store.sessions import SessionRow
@@ -19,6 +20,7 @@ from store.submissions import request_hash, scoped_key
 
 from .api import form_args
 from .context import csrf_token, current_identity, current_session, ensure_session, request_token
+from .i18n import localized
 from .rendering import form_page, hidden_inputs, new_form_key, render_form, schema_input, sent_values
 from .state import state
 from .submit import store_submission
@@ -83,11 +85,11 @@ def handle_post(
         else:
             body = found[1]
     except SubmissionInvalid as err:
-        err.message = "Please correct the fields marked below."
+        err.message = N_("Please correct the fields marked below.")
         page = render_form(form, hidden, embed, shown=shown, errors=err.fields, notice=err)
         return Response(page, status=422, mimetype="text/html")
     except IdempotencyConflict as err:  # this page was sent before, with other values
-        err.message = "This form was already sent. Check the values and send it again as a new request."
+        err.message = N_("This form was already sent. Check the values and send it again as a new request.")
         page = render_form(form, hidden_inputs(csrf, new_form_key()) + extra, embed, shown=shown, notice=err)
         return Response(page, status=err.status, mimetype="text/html")
     return done(body)
@@ -98,7 +100,7 @@ def submit(name: str) -> Response | tuple[Response, int]:
     row = ensure_session()
     args = form_args()
     st = state()
-    identity = st.sessions.identity(row)
+    identity = localized(st.sessions.identity(row))
     form = st.engine.resolve(name, args, identity)
     embed = request.args.get("embed") == "1"
 
@@ -118,7 +120,7 @@ def thanks(name: str) -> Response:
     row = current_session()
     sent: list[tuple[str, str]] = []
     if ref and row is not None:  # what was sent, when this session may see it
-        identity = st.sessions.identity(row)
+        identity = localized(st.sessions.identity(row))
         item = st.submissions.one(ref, identity, row.visitor_id)
         if item is not None and item["form"] == name:
             sent = sent_values(st.engine.resolve(name, item["args"], identity), item["values"])

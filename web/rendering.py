@@ -18,8 +18,10 @@ from markupsafe import Markup, escape
 from forms import wtf
 from forms.errors import PrefillError
 from forms.lru import text_bytes
+from forms.messages import N_
 from forms.resolve import ResolvedField, ResolvedForm, field_bytes
 
+from .i18n import request_locale, translate
 from .state import state
 from .theme import page_theme
 
@@ -49,8 +51,8 @@ def new_form_key() -> str:
     return secrets.token_urlsafe(16)
 
 
-def fragment_bytes(key: tuple[str, ResolvedField], value: str) -> int:
-    return getsizeof(value) + field_bytes(key[1]) + 100
+def fragment_bytes(key: tuple[Any, ...], value: str) -> int:
+    return getsizeof(value) + field_bytes(key[-1]) + 100
 
 
 def page_bytes(key: tuple[Any, ...], value: tuple[str, ...]) -> int:
@@ -72,7 +74,7 @@ def cached_page(form: ResolvedForm, kind: Any, render: Any) -> tuple[str, ...]:
 
 
 def form_page(form: ResolvedForm, csrf: str, embed: bool) -> str:
-    head, tail = cached_page(form, ("html", embed, page_theme()),
+    head, tail = cached_page(form, ("html", embed, page_theme(), request_locale()),
                              lambda: tuple(render_form(form, escape(CSRF_SLOT), embed).split(CSRF_SLOT, 1)))
     return "".join((head, hidden_inputs(csrf, new_form_key()), tail))  # plain str: Markup + str would escape
 
@@ -82,7 +84,7 @@ def _field_macro() -> Any:  # a Jinja macro
 
 
 def _render_fields(fields: list[ResolvedField], shown: dict | None, errors: dict[str, list[str]]) -> list[Markup]:
-    wtform = wtf.build(fields, shown)
+    wtform = wtf.build(fields, shown, translate)
     macro = _field_macro()
     return [macro(rf, wtform[rf.name], errors.get(rf.name), wtf.render_attrs, wtf.shows_as_text(rf)) for rf in fields]
 
@@ -90,12 +92,13 @@ def _render_fields(fields: list[ResolvedField], shown: dict | None, errors: dict
 def field_html(form: ResolvedForm) -> list[Markup]:
     """The fields of ``form`` as shown before any input, memoised per field."""
     memo = state().fragments
-    found = [memo.get(("html", rf)) for rf in form.fields]
+    kind = ("html", request_locale())
+    found = [memo.get((*kind, rf)) for rf in form.fields]
     missing = [rf for rf, html in zip(form.fields, found, strict=True) if html is None]
     if missing:
         fresh = dict(zip((rf.name for rf in missing), _render_fields(missing, None, {}), strict=True))
         for rf in missing:
-            memo.put(("html", rf), fresh[rf.name])
+            memo.put((*kind, rf), fresh[rf.name])
         found = [html if html is not None else fresh[rf.name] for rf, html in zip(form.fields, found, strict=True)]
     return found  # type: ignore[return-value]
 
@@ -127,7 +130,7 @@ def sent_values(form: ResolvedForm, values: dict[str, Any]) -> list[tuple[str, s
             continue
         value = values[rf.name]
         if rf.type == "checkbox":
-            text = "Yes" if value else "No"
+            text = translate(N_("Yes") if value else N_("No"))
         elif value is None or value == "":
             continue
         else:

@@ -24,6 +24,7 @@ from .adhoc import ADHOC, require_adhoc, resolve_for
 from .api import me_payload, private
 from .context import ensure_session, request_token
 from .html import handle_post
+from .i18n import localized
 from .origins import check_state_change
 from .rendering import hidden_inputs, new_form_key, render_form, schema_input, sent_values
 from .state import state
@@ -123,7 +124,7 @@ def adhoc_render() -> Response:
     _bearer_only()
     schema = _posted_schema()
     row = ensure_session()
-    form = resolve_for(schema, state().sessions.identity(row))
+    form = resolve_for(schema, localized(state().sessions.identity(row)))
     hidden = hidden_inputs("", new_form_key()) + schema_input(schema)
     return Response(render_form(form, hidden, True), mimetype="text/html")
 
@@ -133,7 +134,7 @@ def adhoc_submit() -> Response | tuple[Response, int]:
     _bearer_only()
     schema = _posted_schema()
     row = ensure_session()
-    identity = state().sessions.identity(row)
+    identity = localized(state().sessions.identity(row))
     form = resolve_for(schema, identity)
 
     def done(body: dict[str, Any]) -> Response:
