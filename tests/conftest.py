@@ -110,3 +110,16 @@ def proof(user_id: str, **claims: Any) -> dict[str, str]:
     if claims:
         out["identityToken"] = sign_identity_token(SECRET, user_id, claims)
     return out
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Chromium (Debian's, driven by Playwright) for every browser test."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=os.environ.get("PREFILL_CHROMIUM", "/usr/bin/chromium"), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        yield b
+        b.close()

@@ -148,3 +148,11 @@ def slow(args: dict[str, str], user: Any) -> dict[str, Any]:
 async def slow_async(args: dict[str, str], user: Any) -> dict[str, Any]:
     await asyncio.sleep(1.0)
     return {"fields": [{"name": "late"}]}
+
+
+@provider("localized")
+def localized(args: dict[str, str], user: Any) -> dict[str, Any]:
+    """A provider that localises its own labels by ``user.locale``."""
+    label = {"de": "Nachricht", "fr": "Message", "es": "Mensaje"}.get(user.locale or "", "Message")
+    return {"fields": [{"name": "message", "label": label, "required": True},
+                       {"name": "password", "type": "text"}, {"name": "count", "type": "number", "min": 1000}]}

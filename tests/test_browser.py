@@ -21,18 +21,6 @@ pytestmark = pytest.mark.skipif(
     reason="Chromium not installed (make test installs it)")
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
-        yield b
-        b.close()
-
-
 @pytest.fixture
 def server(sqlite_url: str) -> Iterator[str]:
     wipe(sqlite_url)

@@ -109,18 +109,6 @@ class RequestLog:
         return self.app(environ, start_response)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
-        yield b
-        b.close()
-
-
 @pytest.fixture
 def env(sqlite_url: str, browser: Any) -> Iterator[dict[str, Any]]:
     wipe(sqlite_url)

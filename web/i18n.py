@@ -32,13 +32,23 @@ def _identity() -> Identity | None:
         return None
 
 
+def _accepted() -> str:
+    """The first of ``Accept-Language`` (by quality) we speak, by primary tag:
+    "de-CH, en;q=0.5" is German (werkzeug's best_match would pick the exact "en")."""
+    for tag, quality in request.accept_languages:  # sorted, best first
+        primary = tag.replace("_", "-").split("-", 1)[0].lower()
+        if quality > 0 and primary in LANGUAGES:
+            return primary
+    return DEFAULT
+
+
 def request_locale() -> str:
     """The reader's language, once per request."""
     found = g.get("prefill_locale")
     if found is None:
         identity = _identity()
         own = identity.locale if identity is not None else None
-        found = own if own in LANGUAGES else (request.accept_languages.best_match(LANGUAGES) or DEFAULT)
+        found = own if own in LANGUAGES else _accepted()
         g.prefill_locale = found
     return found
 
