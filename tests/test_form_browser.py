@@ -159,7 +159,8 @@ def test_a_locked_select_is_reached_with_tab_and_says_its_value(browser, site):
 
 CONTRAST = """() => {
   const rgb = c => c.match(/[\\d.]+/g).slice(0, 3).map(Number);
-  const lum = c => { const [r, g, b] = rgb(c).map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+  const lum = c => { const [r, g, b] = rgb(c).map(v => { v /= 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
     return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
   const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
   const bg = getComputedStyle(document.body).backgroundColor;
@@ -189,7 +190,8 @@ def test_computed_contrast_of_borders_locked_cue_and_focus_ring(browser, site, s
         page.keyboard.press("Tab")  # keyboard focus: :focus-visible
         assert page.evaluate("document.activeElement.id") == "company"
         ring = page.evaluate("""() => { const s = getComputedStyle(document.activeElement);
-            return [s.outlineStyle, s.outlineWidth, s.outlineColor, getComputedStyle(document.body).backgroundColor]; }""")
+            return [s.outlineStyle, s.outlineWidth, s.outlineColor,
+                    getComputedStyle(document.body).backgroundColor]; }""")
         assert ring[0] == "solid" and float(ring[1].rstrip("px")) >= 2
         assert page.evaluate("([a, b]) => { const rgb = c => c.match(/[\\d.]+/g).slice(0, 3).map(Number);"
                              "const lum = c => { const [r, g, b] = rgb(c).map(v => { v /= 255; return v <= 0.03928 ?"
