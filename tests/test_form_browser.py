@@ -226,6 +226,17 @@ def test_a_double_click_sends_one_ticket_and_the_counter_counts(browser, site):
         ctx.close()
 
 
+def test_no_page_scrolls_sideways_at_320_px(browser, site):
+    ctx = context(browser, "light", 320, 640)
+    try:
+        page = ctx.new_page()
+        for state, go in STATES.items():
+            go(page, site["base"])
+            assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), state
+    finally:
+        ctx.close()
+
+
 def test_dark_mode_can_be_forced_and_the_phone_button_is_full_width(browser, site):
     ctx = context(browser, "light", 375, 740)
     try:

@@ -182,3 +182,15 @@ def test_the_brand_replaces_the_product_bar(make_app):
     assert 'src="https://cdn.acme.example/logo.svg"' in html
     assert "img-src 'self' data: https://cdn.acme.example;" in r.headers["Content-Security-Policy"]
     assert 'class="brand"' not in c.get("/forms/support_ticket?embed=1").get_data(as_text=True)
+
+
+def test_the_demo_names_the_active_user_and_what_differs(make_app):
+    c = make_app(PREFILL_DEMO=True).test_client()
+    html = c.get("/").get_data(as_text=True)
+    assert re.search(r'id="current-user">Anonymous visitor<', html)
+    assert "A signed enterprise plan unlocks the Critical priority." in html
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    c.post("/demo/persona", data={"csrf_token": csrf, "persona": "claims-enterprise"})
+    html = c.get("/").get_data(as_text=True)
+    assert re.search(r'id="current-user">Cody \(claims enterprise, unsigned plan\)<', html)
+    assert re.search(r'aria-pressed="true">Cody', html)
