@@ -112,9 +112,11 @@ def proof(user_id: str, **claims: Any) -> dict[str, str]:
     return out
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Chromium (Debian's, driven by Playwright) for every browser test."""
+    """Headless Chromium (Debian's, driven by Playwright), per browser test module:
+    Playwright's sync API keeps an event loop running in this thread while it
+    is open, which the async-provider tests of later modules must not meet."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
