@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test lint bench worker chromium postgres redis clean
+.PHONY: run test lint bench bench-smoke wrk worker chromium postgres redis clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -45,13 +45,23 @@ redis:
 	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null
 	@for i in $$(seq 1 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && exit 0; sleep 1; done; echo "Redis did not start" >&2; exit 1
 
-test: $(STAMP) $(AXE) chromium postgres redis
+test: $(STAMP) $(AXE) chromium postgres redis wrk
 	$(BIN)/ruff check .
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) PREFILL_REQUIRE_POSTGRES=1 PREFILL_REQUIRE_BROWSER=1 PREFILL_CHROMIUM=$(CHROMIUM) \
 		$(BIN)/python -m pytest -q
 
-bench: $(STAMP)
+# wrk, the load generator of the gunicorn benchmark, from Debian's packages.
+wrk:
+	@command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
+
+# In-process ratios, then the production-shaped run: gunicorn + wrk, both apps (docs/performance.md).
+bench: $(STAMP) wrk postgres
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/gunicorn_bench.py --pg $(TEST_DATABASE_URL)
+
+# A few seconds of the gunicorn benchmark: proves it works (no speed is asserted).
+bench-smoke: $(STAMP) wrk
+	$(BIN)/python bench/gunicorn_bench.py --smoke --out bench/results/smoke-gunicorn.json
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache node_modules

@@ -1,0 +1,290 @@
+"""Prefill vs hand-written Flask + WTForms, production-shaped: both under
+gunicorn (2 sync workers each), loaded by wrk from another process on
+loopback, in alternating rounds; each figure is the median of the per-round
+ratios of requests/second (above 1.0 Prefill is faster).
+
+    .venv/bin/python bench/gunicorn_bench.py [--seconds 4] [--rounds 3] [--users 30000] [--pg URL]
+    .venv/bin/python bench/gunicorn_bench.py --smoke    # a few seconds: proves it works, asserts no speed
+
+Scenarios (the hand-written side does the same work by hand):
+- repeat: one verified user loads the HTML form again and again;
+- subject: a new ``?subject=`` on every request (the provider's output is new each time);
+- users: a different verified user on every request (none seen twice);
+- submit: a JSON submission with a new Idempotency-Key each, vs marshmallow + one insert
+  (SQLite WAL; and PostgreSQL with ``--pg``).
+After the submit rounds every acknowledged (201) submission is counted in the
+database: ``lost`` must be 0. Writes ``bench/results/latest-gunicorn.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import text  # noqa: E402
+
+from store.db import make_engine, migrate  # noqa: E402
+from store.tokens import hash_token  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results" / "latest-gunicorn.json"
+FORM = {"prefill": "/forms/support_ticket", "baseline": "/form"}
+SUBMIT = {"prefill": "/api/forms/support_ticket/submissions", "baseline": "/submit"}
+
+LUA = r"""
+local tokens, i = {}, 0
+acked, bad = 0, 0  -- globals: done() reads them from each thread
+local threads, counter = {}, 0
+function setup(thread)
+  thread:set("id", counter)
+  counter = counter + 1
+  table.insert(threads, thread)
+end
+function init(args)
+  local id = wrk.thread:get("id")
+  for line in io.lines(args[1]) do tokens[#tokens + 1] = line end
+  mode, path, round, rounds, nthreads = args[2], args[3], tonumber(args[4]), tonumber(args[5]), tonumber(args[6])
+  local slice = math.floor(#tokens / rounds)
+  start = round * slice + id * math.floor(slice / nthreads)
+  tag = string.format("%d-%d-%d-", round, id, math.random(1, 1000000000))
+end
+function request()
+  i = i + 1
+  local token = tokens[1]
+  local p = path
+  if mode == "users" then token = tokens[(start + i) % #tokens + 1] end
+  if mode == "subject" then p = path .. "?subject=S" .. tag .. i end
+  local headers = {["Authorization"] = "Bearer " .. token}
+  if mode == "submit" then
+    headers["Content-Type"] = "application/json"
+    headers["Idempotency-Key"] = tag .. i
+    local body = '{"values":{"email":"u0@example.com","name":"User","company":"Acme","subject":"S' .. i ..
+      '","priority":"normal","message":"Hello"}}'
+    return wrk.format("POST", p, headers, body)
+  end
+  return wrk.format("GET", p, headers)
+end
+function response(status, headers, body)
+  if status == 201 then acked = acked + 1 end
+  if status >= 400 then bad = bad + 1 end
+end
+function done(summary, latency, requests)
+  local a, b = 0, 0
+  for _, t in ipairs(threads) do a = a + t:get("acked"); b = b + t:get("bad") end
+  io.write(string.format("ACKED %d\nBAD %d\n", a, b))
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def seed(url: str, users: int) -> list[str]:
+    """Verified users, each with a live session; returns their bearer tokens."""
+    engine = make_engine(url)
+    migrate(engine)
+    now = int(time.time() * 1000)
+    tokens = [secrets.token_urlsafe(32) for _ in range(users)]
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM sessions WHERE visitor_id LIKE 'v_bench_%'"))
+        conn.execute(text("DELETE FROM users WHERE user_id LIKE 'bench-%'"))
+        conn.execute(text("CREATE TABLE IF NOT EXISTS bench_submissions (id VARCHAR(40) PRIMARY KEY, "
+                          "email TEXT, name TEXT, company TEXT, subject TEXT, priority TEXT, message TEXT)"))
+        profile = [{"u": f"bench-{k}", "c": json.dumps({"email": f"u{k}@example.com", "name": f"User {k}"}),
+                    "t": json.dumps({"email": f"u{k}@example.com", "plan": "pro"}), "n": now} for k in range(users)]
+        conn.execute(text("INSERT INTO users (user_id, claimed, trusted, created_at, updated_at) "
+                          "VALUES (:u, :c, :t, :n, :n)"), profile)
+        rows = [{"h": hash_token(t), "v": f"v_bench_{k}", "u": f"bench-{k}", "n": now} for k, t in enumerate(tokens)]
+        conn.execute(text("INSERT INTO sessions (token_hash, visitor_id, user_id, verified, claimed, session_metadata,"
+                          " created_at, last_seen) VALUES (:h, :v, :u, TRUE, '{}', '{}', :n, :n)"), rows)
+    engine.dispose()
+    return tokens
+
+
+def count(url: str, table: str) -> int:
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        found = conn.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one()
+    engine.dispose()
+    return int(found)
+
+
+def serve(side: str, url: str, port: int, workers: int) -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench-gunicorn", "RATELIMIT_ENABLED": "0",
+           "PREFILL_BUILTIN_FORMS": "1", "AUTO_MIGRATE": "0", "LOG_LEVEL": "WARNING"}
+    env.pop("PREFILL_PROVIDER_MODULES", None)
+    target = "app:create_app()" if side == "prefill" else "bench.baseline_wsgi:app"
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
+                             "--log-level", "warning", target], cwd=ROOT, env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    probe = "/healthz" if side == "prefill" else "/form"
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", probe)
+            conn.getresponse().read()
+            return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError(f"{side} did not start")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(timeout=30)
+
+
+def page_bytes(port: int, path: str, token: str) -> int:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+    return len(conn.getresponse().read())
+
+
+def rss_mib(master: int) -> list[float]:
+    out = []
+    for child in Path(f"/proc/{master}/task/{master}/children").read_text().split():
+        for line in Path(f"/proc/{child}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                out.append(round(int(line.split()[1]) / 1024, 1))
+    return out
+
+
+def _ms(value: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def wrk(port: int, mode: str, path: str, tokens_file: Path, script: Path, seconds: float, rnd: int, rounds: int,
+        threads: int, connections: int) -> dict[str, float]:
+    out = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "-s", str(script),
+         f"http://127.0.0.1:{port}", "--", str(tokens_file), mode, path, str(rnd), str(rounds), str(threads)],
+        capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
+    latency = re.search(r"Latency\s+(\S+)\s+(\S+)\s+(\S+)", out)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50_ms": _ms(re.search(r"50%\s+(\S+)", out).group(1)),
+        "p99_ms": _ms(re.search(r"99%\s+(\S+)", out).group(1)),
+        "max_ms": _ms(latency.group(3)),
+        "acked": int(re.search(r"ACKED (\d+)", out).group(1)),
+        "errors": int(re.search(r"BAD (\d+)", out).group(1)),
+    }
+
+
+def scenario(name: str, mode: str, url: str, ports: dict[str, int], table: dict[str, str], args: Any,
+             tokens_file: Path, script: Path) -> dict[str, Any]:
+    runs: dict[str, list[dict[str, float]]] = {"prefill": [], "baseline": []}
+    before = {side: count(url, table[side]) for side in runs} if mode == "submit" else {}
+    paths = SUBMIT if mode == "submit" else FORM
+    for rnd in range(args.rounds):
+        order = ("prefill", "baseline") if rnd % 2 == 0 else ("baseline", "prefill")
+        for side in order:
+            runs[side].append(wrk(ports[side], mode, paths[side], tokens_file, script, args.seconds, rnd,
+                                  args.rounds, args.threads, args.connections))
+    ratios = [p["rps"] / b["rps"] for p, b in zip(runs["prefill"], runs["baseline"], strict=True)]
+    result: dict[str, Any] = {
+        "scenario": name, "ratio": round(statistics.median(ratios), 3), "ratios": [round(r, 3) for r in ratios],
+        **{f"{side}_{key}": round(statistics.median(r[key] for r in rs), 2) for side, rs in runs.items()
+           for key in ("rps", "p50_ms", "p99_ms")},
+        **{f"{side}_max_ms": max(r["max_ms"] for r in rs) for side, rs in runs.items()},
+        **{f"{side}_errors": sum(r["errors"] for r in rs) for side, rs in runs.items()},
+    }
+    if mode == "submit":
+        for side in runs:
+            acked = sum(r["acked"] for r in runs[side])
+            stored = count(url, table[side]) - before[side]
+            # wrk stops without reading the answers still in flight: stored may exceed acked, never the reverse.
+            result[f"{side}_acked"], result[f"{side}_stored"] = acked, stored
+            result[f"{side}_lost"] = max(0, acked - stored)
+    return result
+
+
+def run_backend(label: str, url: str, modes: list[tuple[str, str]], args: Any, work: Path) -> list[dict[str, Any]]:
+    tokens = seed(url, args.users)
+    tokens_file = work / f"tokens-{label}.txt"
+    tokens_file.write_text("\n".join(tokens) + "\n")
+    script = work / "bench.lua"
+    script.write_text(LUA)
+    ports = {"prefill": free_port(), "baseline": free_port()}
+    procs = {side: serve(side, url, port, args.workers) for side, port in ports.items()}
+    table = {"prefill": "submissions", "baseline": "bench_submissions"}
+    results = []
+    try:
+        sizes = {side: page_bytes(ports[side], FORM[side], tokens[0]) for side in ports}
+        results.append({"scenario": f"page bytes ({label})", **{f"{s}_bytes": v for s, v in sizes.items()}})
+        print(f"  form page: Prefill {sizes['prefill']} bytes, hand-written {sizes['baseline']} bytes")
+        for name, mode in modes:
+            row = scenario(f"{name} ({label})", mode, url, ports, table, args, tokens_file, script)
+            results.append(row)
+            print(f"  {row['scenario']:<34} {row['ratio']:>5.2f}x  p99 {row['prefill_p99_ms']:>6.1f} vs "
+                  f"{row['baseline_p99_ms']:>6.1f} ms  max {row['prefill_max_ms']:>6.1f} vs "
+                  f"{row['baseline_max_ms']:>6.1f} ms" + (f"  lost {row['prefill_lost']}/{row['baseline_lost']}"
+                                                          if "prefill_lost" in row else ""), flush=True)
+        rss = {side: rss_mib(proc.pid) for side, proc in procs.items()}
+        results.append({"scenario": f"worker RSS MiB ({label})", **{f"{s}_rss_mib": v for s, v in rss.items()}})
+        print(f"  worker RSS ({label}): Prefill {rss['prefill']} MiB, hand-written {rss['baseline']} MiB")
+    finally:
+        for proc in procs.values():
+            stop(proc)
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--users", type=int, default=30000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--pg", help="also the submit scenario on this PostgreSQL URL (its tables are written)")
+    parser.add_argument("--smoke", action="store_true", help="1 round of 1 s per scenario; asserts no speed")
+    parser.add_argument("--out", default=str(RESULTS))
+    args = parser.parse_args()
+    if args.smoke:
+        args.seconds, args.rounds, args.users = 1, 1, 400
+    if not shutil.which("wrk"):
+        print("wrk is not installed (make bench installs it: apt-get install wrk)", file=sys.stderr)
+        return 2
+    html = [("HTML repeat view", "repeat"), ("HTML new ?subject= each", "subject"),
+            ("HTML new user each", "users"), ("submit, new key each", "submit")]
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        print(f"gunicorn -w {args.workers} (sync) each side; wrk -t{args.threads} -c{args.connections}, "
+              f"{args.rounds} alternating rounds of {args.seconds:g} s; ratio = Prefill / hand-written req/s")
+        results += run_backend("SQLite", f"sqlite:///{work / 'bench.sqlite3'}", html, args, work)
+        if args.pg:
+            results += run_backend("PostgreSQL", args.pg, [("submit, new key each", "submit")], args, work)
+    report = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "machine": f"{os.cpu_count()} cores",
+              "command": " ".join(sys.argv), "smoke": args.smoke, "results": results}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+    lost = sum(r.get("prefill_lost", 0) + r.get("baseline_lost", 0) for r in results)
+    print(f"wrote {args.out}; lost submissions: {lost}")
+    return 1 if lost else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
