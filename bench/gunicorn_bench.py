@@ -44,6 +44,7 @@ from store.db import make_engine, migrate  # noqa: E402
 from store.tokens import hash_token  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "latest-gunicorn.json"
+NONCE = secrets.token_hex(6)
 FORM = {"prefill": "/forms/support_ticket", "baseline": "/form"}
 SUBMIT = {"prefill": "/api/forms/support_ticket/submissions", "baseline": "/submit"}
 
@@ -60,9 +61,10 @@ function init(args)
   local id = wrk.thread:get("id")
   for line in io.lines(args[1]) do tokens[#tokens + 1] = line end
   mode, path, round, rounds, nthreads = args[2], args[3], tonumber(args[4]), tonumber(args[5]), tonumber(args[6])
+  nonce = args[7]  -- per run: keys never meet an earlier run's (a replay would look like a lost submission)
   local slice = math.floor(#tokens / rounds)
   start = round * slice + id * math.floor(slice / nthreads)
-  tag = string.format("%d-%d-%d-", round, id, math.random(1, 1000000000))
+  tag = string.format("%s-%d-%d-", nonce, round, id)
 end
 function request()
   i = i + 1
@@ -179,13 +181,14 @@ def wrk(port: int, mode: str, path: str, tokens_file: Path, script: Path, second
         threads: int, connections: int) -> dict[str, float]:
     out = subprocess.run(
         ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "-s", str(script),
-         f"http://127.0.0.1:{port}", "--", str(tokens_file), mode, path, str(rnd), str(rounds), str(threads)],
+         f"http://127.0.0.1:{port}", "--", str(tokens_file), mode, path, str(rnd), str(rounds), str(threads),
+         NONCE],
         capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
     latency = re.search(r"Latency\s+(\S+)\s+(\S+)\s+(\S+)", out)
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-        "p50_ms": _ms(re.search(r"50%\s+(\S+)", out).group(1)),
-        "p99_ms": _ms(re.search(r"99%\s+(\S+)", out).group(1)),
+        "p50_ms": _ms(re.search(r"^\s+50%\s+(\S+)$", out, re.M).group(1)),  # the distribution's lines
+        "p99_ms": _ms(re.search(r"^\s+99%\s+(\S+)$", out, re.M).group(1)),
         "max_ms": _ms(latency.group(3)),
         "acked": int(re.search(r"ACKED (\d+)", out).group(1)),
         "errors": int(re.search(r"BAD (\d+)", out).group(1)),
