@@ -59,7 +59,7 @@ def resolve_form() -> Response:
 
 @bp.post("/adhoc/submissions")
 def create_adhoc_submission() -> tuple[Response, int]:
-    body = bodies.load(bodies.AdhocSubmissionBody(), bodies.read_json())
+    body = bodies.load(bodies.AdhocSubmissionBody, bodies.read_json())
     schema, values = body["schema"], body["values"]
     key = idempotency_key()
     row = ensure_session()

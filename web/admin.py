@@ -118,7 +118,7 @@ def _user_id(user_id: str) -> str:
 @bp.put("/users/<path:user_id>")
 def put_user(user_id: str) -> Response:
     user_id = _user_id(user_id)
-    body = bodies.load(bodies.AdminUserBody(), bodies.read_json())
+    body = bodies.load(bodies.AdminUserBody, bodies.read_json())
     bodies.check_metadata(body["metadata"], "metadata")
     st = state()
     st.sessions.set_trusted(user_id, body["metadata"])

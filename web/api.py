@@ -132,7 +132,7 @@ def identify_session(body: dict[str, Any], warnings: list[str]) -> None:
 
 @bp.post("/session")
 def new_session() -> tuple[Response, int]:
-    body = bodies.load(bodies.SessionBody(), bodies.read_json() if request.get_data() else {})
+    body = bodies.load(bodies.SessionBody, bodies.read_json() if request.get_data() else {})
     visitor_id, warnings = body.get("visitorId"), []
     if visitor_id and not state().sessions.is_our_visitor(visitor_id):
         warnings.append("visitorId was not issued by this Prefill; a new one was issued instead.")
@@ -143,7 +143,7 @@ def new_session() -> tuple[Response, int]:
 
 @bp.post("/identify")
 def identify() -> tuple[Response, int]:
-    body = bodies.load(bodies.IdentifyBody(), bodies.read_json())
+    body = bodies.load(bodies.IdentifyBody, bodies.read_json())
     warnings: list[str] = []
     identify_session(body, warnings)
     return identity_answer(warnings)
@@ -159,7 +159,7 @@ def _own_user(user_id: str) -> None:
 
 @bp.post("/user")
 def user() -> tuple[Response, int]:
-    body = bodies.load(bodies.UserFields(), bodies.read_json())
+    body = bodies.load(bodies.UserFields, bodies.read_json())
     warnings: list[str] = []
     _own_user(body["userId"])
     claims = _claims(body)
@@ -171,7 +171,7 @@ def user() -> tuple[Response, int]:
 
 @bp.post("/session/metadata")
 def session_metadata() -> tuple[Response, int]:
-    body = bodies.load(bodies.SessionMetadataBody(), bodies.read_json())
+    body = bodies.load(bodies.SessionMetadataBody, bodies.read_json())
     bodies.check_metadata(body["metadata"], "metadata")
     with change_session() as tx:
         tx.update_session_metadata(body["metadata"])
@@ -182,7 +182,7 @@ def session_metadata() -> tuple[Response, int]:
 def update() -> tuple[Response, int]:
     """Deprecated combined call: identify-or-updateUser, then updateSession.
     Everything is checked first and written in one transaction: all or nothing."""
-    body = bodies.load(bodies.UpdateBody(), bodies.read_json())
+    body = bodies.load(bodies.UpdateBody, bodies.read_json())
     warnings = ["POST /api/update is deprecated: use /api/identify, /api/user and /api/session/metadata."]
     user_part, session_part = body.get("user"), body.get("session")
     steps: list[Callable[[SessionChange], None]] = []
@@ -262,7 +262,7 @@ def idempotency_key() -> str | None:
 @bp.post("/forms/<name>/submissions")
 def create_submission(name: str) -> tuple[Response, int]:
     state().registry.get(name)  # 404 before anything else
-    body = bodies.load(bodies.SubmissionBody(), bodies.read_json())
+    body = bodies.load(bodies.SubmissionBody, bodies.read_json())
     args = body.get("args") or {}
     key = idempotency_key()
     row = ensure_session()

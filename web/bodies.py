@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from functools import cache
 from typing import Any
 
 from flask import request
@@ -96,9 +97,16 @@ def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     return out
 
 
-def load(schema: Schema, body: dict[str, Any]) -> dict[str, Any]:
+@cache
+def _instance(schema: type[Schema]) -> Schema:
+    """One instance per body schema: making one copies every declared field, and
+    a schema holds no per-call state, so one serves every request and thread."""
+    return schema()
+
+
+def load(schema: type[Schema], body: dict[str, Any]) -> dict[str, Any]:
     try:
-        return schema.load(body)
+        return _instance(schema).load(body)
     except ValidationError as exc:
         raise ValidationFailed(fields=_flatten(exc.messages)) from None
 

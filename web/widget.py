@@ -72,7 +72,7 @@ def widget_js() -> Response:
 def embed_session() -> tuple[Response, int]:
     """A signed embed link's token (from the URL fragment, never sent to a
     server by the browser) exchanged once for a session, verified."""
-    body = bodies.load(bodies.EmbedSessionBody(), bodies.read_json())
+    body = bodies.load(bodies.EmbedSessionBody, bodies.read_json())
     st = state()
     if not st.keys.enabled:
         raise IdentityUnverified("Embed links need identity verification: set IDENTITY_SECRET.")
