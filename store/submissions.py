@@ -112,7 +112,9 @@ class SubmissionStore:
     ) -> tuple[int, dict[str, Any], bool]:
         """Store one submission; (status, body, replayed). Replays store nothing.
 
-        Call :meth:`replay` first; the unique key in the database settles races.
+        The unique key in the database settles replays and races: a key already
+        used makes the whole transaction roll back, and its first answer is
+        returned (409 for another body). Calling :meth:`replay` first is optional.
         ``schema`` is an ad-hoc form's own (client-defined) schema, kept with it.
         """
         now = now_ms()
@@ -129,27 +131,32 @@ class SubmissionStore:
         body = {"id": sid, "form": form, "values": clean.values, "createdAt": iso(now)}
         if schema is not None:
             body["adhoc"] = True
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(INSERT_SUBMISSION, row)
-                if idempotency_key:
-                    conn.execute(INSERT_KEY, {
-                        "visitor_id": visitor_id, "key": idempotency_key, "request_hash": digest or "",
-                        "status": 201, "response": dumps(body), "submission_id": sid, "created_at": now})
-                if self.webhooks:
-                    conn.execute(INSERT_DELIVERY, {
-                        "id": "dlv_" + secrets.token_hex(12), "submission_id": sid,
-                        "payload": payload_for(row, clean), "status": "pending", "attempts": 0,
-                        "next_attempt_at": now, "created_at": now})
-        except IntegrityError:
-            if not idempotency_key:
-                raise
-            # A concurrent request with the same key committed first: answer as it did.
-            with self.engine.begin() as conn:
-                found = self._replay(conn, visitor_id, idempotency_key, digest or "")
-            if found is None:
-                raise
-            return found[0], found[1], True
+        for attempt in (1, 2):
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(INSERT_SUBMISSION, row)
+                    if idempotency_key:
+                        conn.execute(INSERT_KEY, {
+                            "visitor_id": visitor_id, "key": idempotency_key, "request_hash": digest or "",
+                            "status": 201, "response": dumps(body), "submission_id": sid, "created_at": now})
+                    if self.webhooks:
+                        conn.execute(INSERT_DELIVERY, {
+                            "id": "dlv_" + secrets.token_hex(12), "submission_id": sid,
+                            "payload": payload_for(row, clean), "status": "pending", "attempts": 0,
+                            "next_attempt_at": now, "created_at": now})
+                break
+            except IntegrityError:
+                if not idempotency_key:
+                    raise
+                # The key was used first (by a retry, or a concurrent request): nothing of
+                # this one was written; answer as the first did (or 409 for another body).
+                with self.engine.begin() as conn:
+                    found = self._replay(conn, visitor_id, idempotency_key, digest or "")
+                if found is not None:
+                    return found[0], found[1], True
+                if attempt == 2:
+                    raise
+                # The key had expired (its row is gone now): store this one after all.
         return 201, body, False
 
     def delete_old_idempotency_keys(self) -> int:

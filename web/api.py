@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from forms.errors import IdentityUnverified, NotIdentified, UserMismatch, ValidationFailed
+from forms.errors import IdentityUnverified, NotIdentified, SubmissionInvalid, UserMismatch, ValidationFailed
 from forms.resolve import ResolvedForm
 from forms.schema import humanize
 from forms.validate import looks_like_email, validate_submission
@@ -271,11 +271,15 @@ def create_submission(name: str) -> tuple[Response, int]:
     digest = request_hash(name, args, body["values"], identity)
     if key:
         key = scoped_key(identity, key)
-        found = st.submissions.replay(row.visitor_id, key, digest)
-        if found:
-            return private(jsonify(found[1])), found[0]
     form = st.engine.resolve(name, args, identity)
-    clean = validate_submission(form, body["values"])
+    try:
+        clean = validate_submission(form, body["values"])
+    except SubmissionInvalid:
+        # A key used before with another body is a 409 first, as it always was.
+        if key and (found := st.submissions.replay(row.visitor_id, key, digest)):
+            return private(jsonify(found[1])), found[0]
+        raise
+    # One transaction: a key used before rolls it back and replays the first answer.
     status, answer, _ = store_submission(name, args, clean, row, key, digest)
     return private(jsonify(answer)), status
 
