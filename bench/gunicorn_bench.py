@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import text  # noqa: E402
 
+from bench.load import rss_mib  # noqa: E402
 from store.db import make_engine, migrate  # noqa: E402
 from store.tokens import hash_token  # noqa: E402
 
@@ -161,15 +162,6 @@ def page_bytes(port: int, path: str, token: str) -> int:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     conn.request("GET", path, headers={"Authorization": f"Bearer {token}"})
     return len(conn.getresponse().read())
-
-
-def rss_mib(master: int) -> list[float]:
-    out = []
-    for child in Path(f"/proc/{master}/task/{master}/children").read_text().split():
-        for line in Path(f"/proc/{child}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                out.append(round(int(line.split()[1]) / 1024, 1))
-    return out
 
 
 def _ms(value: str) -> float:
