@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from app import ROOT, create_app
@@ -349,13 +350,18 @@ def test_the_open_panel_passes_axe_and_escape_returns_focus(env, browser):
     inner = next(f for f in page.frames if f.url.startswith(env["prefill"]))
     assert inner.evaluate("document.activeElement.id") == "name"  # the first field one can type in
     tags = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-    run = f"axe.run(document, {{runOnly: {{type: 'tag', values: {json.dumps(tags)}}}}}).then(r => r.violations)"
+    # Each document on its own: axe's messaging into a cross-origin frame can wait a minute or more.
+    run = (f"axe.run(document, {{iframes: false, runOnly: {{type: 'tag', values: {json.dumps(tags)}}}}})"
+           ".then(r => r.violations)")
     for target in (page, inner):
         target.add_script_tag(path=str(AXE))
         violations = target.evaluate(run)
         assert violations == [], [(v["id"], [n["html"] for n in v["nodes"]]) for v in violations]
-    page.keyboard.press("Escape")  # focus is in the frame: its script asks the widget to close
+    # Focus is in the frame: its script asks the widget to close. The key goes down there and up
+    # on the page (a keyup sent into a frame removed meanwhile would hang Playwright's press()).
+    page.keyboard.down("Escape")
     page.locator("#prefill-panel").wait_for(state="detached")
+    page.keyboard.up("Escape")
     assert page.evaluate("document.activeElement.id") == "prefill-launcher"
     assert launcher.get_attribute("aria-expanded") == "false"
     assert any(entry[1] == "prefill:formClosed" for entry in page.evaluate("log") if entry[0] == "message")
@@ -417,7 +423,9 @@ def test_the_demo_shop_shows_the_widget_for_the_sample_users(sqlite_url, browser
         page.get_by_text("Signed in as demo-ent-1 (verified).").wait_for()
         page.get_by_role("button", name="Support").click()
         frame = panel_frame(page)
-        assert frame.locator("#email").input_value() == "erin@example.com"
+        # Waits (up to 5 s) for the value: once in ~15 runs of this module the first
+        # read found the email empty; not explained yet (see the closing note).
+        expect(frame.locator("#email")).to_have_value("erin@example.com")
         assert frame.locator("#company").input_value() == "Big Corp"
         assert "Critical" in frame.locator("#priority option").all_inner_texts()
         page.get_by_text("formShown").first.wait_for()
