@@ -209,6 +209,8 @@ def test_the_panel_shell_waits_for_the_session_without_making_one(wapp):
     assert f'data-origins="{HOST}"' in html
     assert count(wapp, "sessions") == 0 and "Set-Cookie" not in r.headers
     assert c.get("/forms/nope?embed=1&widget=1").status_code == 404
+    c.get("/forms/support_ticket")  # now the browser holds a cookie session, as on the widget's own site
+    assert "Loading the form" in c.get("/forms/support_ticket?embed=1&widget=1").get_data(as_text=True)
 
 
 # -- ad-hoc forms --------------------------------------------------------------------------

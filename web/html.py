@@ -31,8 +31,10 @@ FORM_KEY = re.compile(r"\A[A-Za-z0-9_-]{16,64}\Z")
 
 def widget_shell(embed: bool) -> Response | None:
     """The widget's panel before it has handed over the session: a page that
-    waits for it, made without touching the database (no throwaway session)."""
-    if not embed or request.args.get("widget") != "1" or request_token()[0]:
+    waits for it, made without touching the database (no throwaway session).
+    Only a bearer token counts: on the widget's own site the frame also carries
+    the site's cookie, whose (often anonymous) form must not flash first."""
+    if not embed or request.args.get("widget") != "1" or request_token()[1]:
         return None
     return Response(render_template("shell.html", embed=True), mimetype="text/html")
 
