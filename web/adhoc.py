@@ -9,7 +9,6 @@ itself: server providers are the secure path. Off unless ``ADHOC_FORMS=1``.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify
@@ -18,16 +17,13 @@ from forms.engine import resolve_adhoc
 from forms.errors import AdhocFormsOff
 from forms.identity import Identity
 from forms.resolve import ResolvedForm
-from forms.validate import validate_submission
-from store.submissions import request_hash, scoped_key
 
 from . import bodies
 from .api import idempotency_key, private
-from .context import current_identity, ensure_session
-from .i18n import localized
+from .context import current_identity
 from .origins import check_state_change
 from .state import state
-from .submit import store_submission
+from .submit import submit_json
 
 bp = Blueprint("adhoc", __name__, url_prefix="/api/forms")
 ADHOC = "adhoc"  # the form name ad-hoc submissions are stored under
@@ -46,11 +42,6 @@ def resolve_for(schema: Any, identity: Identity) -> ResolvedForm:
     return resolve_adhoc(schema, identity, state().sensitive)
 
 
-def schema_args(schema: dict[str, Any]) -> dict[str, str]:
-    """What keys an ad-hoc submission's replay: the schema it was made against."""
-    return {"schema": json.dumps(schema, sort_keys=True, separators=(",", ":"))}
-
-
 @bp.post("/resolve")
 def resolve_form() -> Response:
     form = resolve_for(bodies.read_json(), current_identity())
@@ -60,18 +51,7 @@ def resolve_form() -> Response:
 @bp.post("/adhoc/submissions")
 def create_adhoc_submission() -> tuple[Response, int]:
     body = bodies.load(bodies.AdhocSubmissionBody, bodies.read_json())
-    schema, values = body["schema"], body["values"]
-    key = idempotency_key()
-    row = ensure_session()
-    st = state()
-    identity = localized(st.sessions.identity(row))
-    digest = request_hash(ADHOC, schema_args(schema), values, identity)
-    if key:
-        key = scoped_key(identity, key)
-        found = st.submissions.replay(row.visitor_id, key, digest)
-        if found:
-            return private(jsonify(found[1])), found[0]
-    form = resolve_for(schema, identity)
-    clean = validate_submission(form, values)
-    status, answer, _ = store_submission(ADHOC, {}, clean, row, key, digest, schema=schema)
+    schema = body["schema"]
+    status, answer = submit_json(ADHOC, {}, body["values"], idempotency_key(),
+                                 lambda identity: resolve_for(schema, identity), schema=schema)
     return private(jsonify(answer)), status

@@ -8,22 +8,20 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from forms.errors import IdentityUnverified, NotIdentified, SubmissionInvalid, UserMismatch, ValidationFailed
+from forms.errors import IdentityUnverified, NotIdentified, UserMismatch, ValidationFailed
 from forms.resolve import ResolvedForm
 from forms.schema import humanize
-from forms.validate import looks_like_email, validate_submission
+from forms.validate import looks_like_email
 from store import cursor as cursors
 from store.session_change import SessionChange
 from store.sessions import SessionRow
-from store.submissions import request_hash, scoped_key
 
 from . import bodies
 from .context import change_session, current_identity, current_session, ensure_session, start_session
-from .i18n import localized
 from .origins import check_state_change
 from .rendering import cached_page, form_json
 from .state import state
-from .submit import store_submission
+from .submit import submit_json
 from .verify import check_user_hash, verify_identity_token
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -264,23 +262,8 @@ def create_submission(name: str) -> tuple[Response, int]:
     state().registry.get(name)  # 404 before anything else
     body = bodies.load(bodies.SubmissionBody, bodies.read_json())
     args = body.get("args") or {}
-    key = idempotency_key()
-    row = ensure_session()
-    st = state()
-    identity = localized(st.sessions.identity(row))
-    digest = request_hash(name, args, body["values"], identity)
-    if key:
-        key = scoped_key(identity, key)
-    form = st.engine.resolve(name, args, identity)
-    try:
-        clean = validate_submission(form, body["values"])
-    except SubmissionInvalid:
-        # A key used before with another body is a 409 first, as it always was.
-        if key and (found := st.submissions.replay(row.visitor_id, key, digest)):
-            return private(jsonify(found[1])), found[0]
-        raise
-    # One transaction: a key used before rolls it back and replays the first answer.
-    status, answer, _ = store_submission(name, args, clean, row, key, digest)
+    status, answer = submit_json(name, args, body["values"], idempotency_key(),
+                                 lambda identity: state().engine.resolve(name, args, identity))
     return private(jsonify(answer)), status
 
 

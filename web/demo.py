@@ -11,7 +11,7 @@ import json
 import threading
 from collections import deque
 
-from flask import Blueprint, Response, current_app, redirect, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, url_for
 
 from forms.errors import CSRFFailed, ValidationFailed
 from webhooks.signing import verify
@@ -94,17 +94,13 @@ def receive() -> tuple[str, int]:
 # /demo/widget/identity its backend, which signs who the visitor is.
 @bp.get("/demo/widget")
 def widget_page() -> str:
-    from flask import render_template
-
-    from .widget import widget_version
+    from .widget import widget_version  # the demo blueprint is optional; the widget one imports the API
 
     return render_template("demo_widget.html", personas=PERSONAS, version=widget_version())
 
 
 @bp.get("/demo/widget/identity")
 def widget_identity() -> Response:
-    from flask import jsonify
-
     persona = PERSONAS.get(request.args.get("persona", ""))
     if persona is None or persona["userId"] is None:
         raise ValidationFailed(fields={"persona": ["Unknown persona."]})

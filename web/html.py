@@ -20,7 +20,6 @@ from store.submissions import request_hash, scoped_key
 
 from .api import form_args
 from .context import csrf_token, current_identity, current_session, ensure_session, request_token
-from .i18n import localized
 from .rendering import form_page, hidden_inputs, new_form_key, render_form, schema_input, sent_values
 from .state import state
 from .submit import store_submission
@@ -29,23 +28,24 @@ bp = Blueprint("html", __name__)
 FORM_KEY = re.compile(r"\A[A-Za-z0-9_-]{16,64}\Z")
 
 
-def widget_shell(embed: bool) -> Response | None:
+def shell_page() -> Response:
     """The widget's panel before it has handed over the session: a page that
-    waits for it, made without touching the database (no throwaway session).
-    Only a bearer token counts: on the widget's own site the frame also carries
-    the site's cookie, whose (often anonymous) form must not flash first."""
-    if not embed or request.args.get("widget") != "1" or request_token()[1]:
-        return None
+    waits for it, made without touching the database (no throwaway session)."""
     return Response(render_template("shell.html", embed=True), mimetype="text/html")
+
+
+def waits_for_widget(embed: bool) -> bool:
+    """Only a bearer token counts: on the widget's own site the frame also
+    carries the site's cookie, whose (often anonymous) form must not flash first."""
+    return embed and request.args.get("widget") == "1" and not request_token()[1]
 
 
 @bp.get("/forms/<name>")
 def show(name: str) -> Response:
     embed = request.args.get("embed") == "1"
-    state().registry.get(name)  # an unknown form is a 404, in the panel too
-    shell = widget_shell(embed)
-    if shell is not None:
-        return shell
+    if waits_for_widget(embed):
+        state().registry.get(name)  # an unknown form is a 404, in the panel too
+        return shell_page()
     row = ensure_session()  # CSRF is bound to a session, so a first visit starts one
     form = state().engine.resolve(name, form_args(), current_identity())
     page = form_page(form, csrf_token(row), embed)
@@ -82,8 +82,8 @@ def handle_post(
         found = st.submissions.replay(row.visitor_id, key, digest)
         if found is None:
             clean = validate_submission(form, shown)
-            _, body, _ = store_submission(name, {} if schema is not None else args, clean, row, key, digest,
-                                          schema=schema)
+            _, body, _ = store_submission(name, {} if schema is not None else args, clean, row, identity, key,
+                                          digest, schema=schema)
         else:
             body = found[1]
     except SubmissionInvalid as err:
@@ -102,7 +102,7 @@ def submit(name: str) -> Response | tuple[Response, int]:
     row = ensure_session()
     args = form_args()
     st = state()
-    identity = localized(st.sessions.identity(row))
+    identity = current_identity()
     form = st.engine.resolve(name, args, identity)
     embed = request.args.get("embed") == "1"
 
@@ -122,7 +122,7 @@ def thanks(name: str) -> Response:
     row = current_session()
     sent: list[tuple[str, str]] = []
     if ref and row is not None:  # what was sent, when this session may see it
-        identity = localized(st.sessions.identity(row))
+        identity = current_identity()
         item = st.submissions.one(ref, identity, row.visitor_id)
         if item is not None and item["form"] == name:
             sent = sent_values(st.engine.resolve(name, item["args"], identity), item["values"])

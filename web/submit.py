@@ -1,22 +1,58 @@
-"""Storing a validated submission for the request's session (shared by API and HTML)."""
+"""Storing a validated submission for the request's session (shared by the
+JSON API, ad-hoc forms and the HTML forms)."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
 
-from forms.validate import CleanSubmission
+from forms.errors import SubmissionInvalid
+from forms.identity import Identity
+from forms.resolve import ResolvedForm
+from forms.validate import CleanSubmission, validate_submission
 from store.sessions import SessionRow
+from store.submissions import request_hash, scoped_key
 
+from .context import current_identity, ensure_session
 from .state import state
 
 
 def store_submission(
-    name: str, args: dict[str, str], clean: CleanSubmission, row: SessionRow,
+    name: str, args: dict[str, str], clean: CleanSubmission, row: SessionRow, identity: Identity,
     key: str | None, digest: str | None, schema: dict[str, Any] | None = None,
 ) -> tuple[int, dict[str, Any], bool]:
     """``schema``: an ad-hoc form's own, stored with it (``adhoc: true``)."""
-    st = state()
-    return st.submissions.create(
-        form=name, args=args, clean=clean, identity=st.sessions.identity(row),
+    return state().submissions.create(
+        form=name, args=args, clean=clean, identity=identity,
         visitor_id=row.visitor_id, idempotency_key=key, digest=digest, schema=schema,
     )
+
+
+def schema_args(schema: dict[str, Any]) -> dict[str, str]:
+    """What keys an ad-hoc submission's replay: the schema it was made against."""
+    return {"schema": json.dumps(schema, sort_keys=True, separators=(",", ":"))}
+
+
+def submit_json(
+    name: str, args: dict[str, str], values: dict[str, Any], key: str | None,
+    form_for: Callable[[Identity], ResolvedForm], schema: dict[str, Any] | None = None,
+) -> tuple[int, dict[str, Any]]:
+    """A JSON submission, checked against the form ``form_for`` resolves for this
+    identity, stored in one transaction: a key used before rolls it back and
+    replays its first answer, and one used with another body is a 409 before
+    any 422. ``schema``: an ad-hoc form's, which keys the replay and is stored."""
+    row = ensure_session()
+    identity = current_identity()
+    st = state()
+    digest = request_hash(name, args if schema is None else schema_args(schema), values, identity)
+    if key:
+        key = scoped_key(identity, key)
+    try:
+        clean = validate_submission(form_for(identity), values)
+    except SubmissionInvalid:
+        if key and (found := st.submissions.replay(row.visitor_id, key, digest)):
+            return found[0], found[1]
+        raise
+    status, answer, _ = store_submission(name, args, clean, row, identity, key, digest, schema=schema)
+    return status, answer

@@ -22,9 +22,8 @@ from store.once import use_once
 from . import bodies
 from .adhoc import ADHOC, require_adhoc, resolve_for
 from .api import me_payload, private
-from .context import ensure_session, request_token
-from .html import handle_post
-from .i18n import localized
+from .context import current_identity, ensure_session, request_token
+from .html import handle_post, shell_page
 from .origins import check_state_change
 from .rendering import hidden_inputs, new_form_key, render_form, schema_input, sent_values
 from .state import state
@@ -116,15 +115,15 @@ def _posted_schema() -> dict[str, Any]:
 @bp.get("/widget/adhoc")
 def adhoc_shell() -> Response:
     require_adhoc()
-    return Response(render_template("shell.html", embed=True), mimetype="text/html")
+    return shell_page()
 
 
 @bp.post("/widget/adhoc/render")
 def adhoc_render() -> Response:
     _bearer_only()
     schema = _posted_schema()
-    row = ensure_session()
-    form = resolve_for(schema, localized(state().sessions.identity(row)))
+    ensure_session()
+    form = resolve_for(schema, current_identity())
     hidden = hidden_inputs("", new_form_key()) + schema_input(schema)
     return Response(render_form(form, hidden, True), mimetype="text/html")
 
@@ -134,7 +133,7 @@ def adhoc_submit() -> Response | tuple[Response, int]:
     _bearer_only()
     schema = _posted_schema()
     row = ensure_session()
-    identity = localized(state().sessions.identity(row))
+    identity = current_identity()
     form = resolve_for(schema, identity)
 
     def done(body: dict[str, Any]) -> Response:
