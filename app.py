@@ -141,6 +141,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from store.submissions import SubmissionStore
     from web import adhoc, admin, api, demo, devtools, health, html, openapi, theme, widget
     from web.bodysize import ChunkedBodyLimit
+    from web.compiled import parts_bytes
     from web.context import set_session_cookie
     from web.cors import cors_headers, preflight_or_refuse
     from web.errors import register_error_handlers
@@ -191,6 +192,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                               secret=cfg["SECRET_KEY"], cache_bytes=budget // 8),
         submissions=SubmissionStore(db, sensitive, webhooks=bool(cfg["WEBHOOK_URL"])),
         fragments=LRU(entries * 8, budget // 8, fragment_bytes),
+        compiled=LRU(entries, budget // 16, parts_bytes),
         pages=LRU(entries, budget // 4, page_bytes),
         keys=IdentityKeys.from_config(cfg),
     )

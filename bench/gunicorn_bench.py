@@ -5,6 +5,7 @@ ratios of requests/second (above 1.0 Prefill is faster).
 
     .venv/bin/python bench/gunicorn_bench.py [--seconds 4] [--rounds 3] [--users 30000] [--pg URL]
     .venv/bin/python bench/gunicorn_bench.py --smoke    # a few seconds: proves it works, asserts no speed
+    .venv/bin/python bench/gunicorn_bench.py --only subject,users --out /tmp/x.json   # some scenarios
 
 Scenarios (the hand-written side does the same work by hand):
 - repeat: one verified user loads the HTML form again and again;
@@ -255,6 +256,7 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--pg", help="also the submit scenario on this PostgreSQL URL (its tables are written)")
     parser.add_argument("--smoke", action="store_true", help="1 round of 1 s per scenario; asserts no speed")
+    parser.add_argument("--only", help="comma-separated scenarios to run: repeat,subject,users,submit")
     parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args()
     if args.smoke:
@@ -264,13 +266,15 @@ def main() -> int:
         return 2
     html = [("HTML repeat view", "repeat"), ("HTML new ?subject= each", "subject"),
             ("HTML new user each", "users"), ("submit, new key each", "submit")]
+    only = set(args.only.split(",")) if args.only else {mode for _, mode in html}
+    html = [(name, mode) for name, mode in html if mode in only]
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         print(f"gunicorn -w {args.workers} (sync) each side; wrk -t{args.threads} -c{args.connections}, "
               f"{args.rounds} alternating rounds of {args.seconds:g} s; ratio = Prefill / hand-written req/s")
         results += run_backend("SQLite", f"sqlite:///{work / 'bench.sqlite3'}", html, args, work)
-        if args.pg:
+        if args.pg and "submit" in only:
             results += run_backend("PostgreSQL", args.pg, [("submit, new key each", "submit")], args, work)
     report = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "machine": f"{os.cpu_count()} cores",
               "command": " ".join(sys.argv), "smoke": args.smoke, "results": results}

@@ -34,6 +34,7 @@ from .lru import LRU, text_bytes
 from .resolve import ResolvedForm, resolve
 from .schema import ADHOC_MAX_FIELDS, FormSchema, load_schema
 from .sensitive import SensitiveKeys, redact
+from .shape import refill, split
 
 if TYPE_CHECKING:
     from schema_providers.registry import Provider, Registry
@@ -56,6 +57,11 @@ def schema_bytes(key: tuple[str, str], _schema: FormSchema) -> int:
     return 10 * len(key[1]) + getsizeof(key[1]) + 2048
 
 
+def shape_bytes(key: tuple[str, str], value: tuple[FormSchema, tuple[Any, ...]]) -> int:
+    """As :func:`schema_bytes`, and the texts the schema was validated with."""
+    return schema_bytes(key, value[0]) + text_bytes(value[1]) + 64 * len(value[1])
+
+
 def resolved_bytes(key: tuple[Any, ...], form: ResolvedForm) -> int:
     """The form's own weight and the texts its key keeps alive (the fingerprint
     and the identity's stored JSON), counted even when other caches share them."""
@@ -67,7 +73,9 @@ class Engine:
                  cache_bytes: int = 16 << 20, provider_threads: int = 16) -> None:
         self.registry = registry
         self.sensitive = sensitive
-        self._schemas: LRU[tuple[str, str], FormSchema] = LRU(cache_size, cache_bytes // 2, schema_bytes)
+        self._schemas: LRU[tuple[str, str], FormSchema] = LRU(cache_size, cache_bytes * 3 // 8, schema_bytes)
+        self._shapes: LRU[tuple[str, str], tuple[FormSchema, tuple[Any, ...]]] = LRU(
+            cache_size, cache_bytes // 8, shape_bytes)
         self._resolved: LRU[tuple[Any, ...], ResolvedForm] = LRU(cache_size, cache_bytes // 2, resolved_bytes)
         self.provider_threads = provider_threads
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None  # made at the first timed call
@@ -113,9 +121,23 @@ class Engine:
         key = (name, fp)
         schema = self._schemas.get(key)
         if schema is None:
-            schema = load_schema(name, raw)
+            schema = self._load(name, raw)
             self._schemas.put(key, schema)
         return fp, schema
+
+    def _load(self, name: str, raw: Any) -> FormSchema:
+        """A new output: validated whole once per shape; after that only its
+        texts change (see :mod:`forms.shape`)."""
+        parts = split(raw)
+        if parts is None:
+            return load_schema(name, raw)
+        shape, texts = parts
+        found = self._shapes.get((name, shape))
+        if found is not None:
+            return refill(found[0], found[1], texts)
+        schema = load_schema(name, raw)
+        self._shapes.put((name, shape), (schema, texts))
+        return schema
 
     def check_access(self, provider: Provider, args: Mapping[str, str], identity: Identity) -> Mapping[str, Any]:
         """401 when the form needs a (verified) user; the loaded args, or 400

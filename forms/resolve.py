@@ -185,7 +185,9 @@ class _Static:
 def _statics(schema: FormSchema) -> tuple[_Static | None, ...]:
     found = schema.memo.get("statics")
     if found is None:
-        found = schema.memo["statics"] = tuple(_static(spec) for spec in schema.fields)
+        kept = schema.memo.get("partial_statics", {})  # forms.shape.refill: the unchanged fields'
+        found = schema.memo["statics"] = tuple(kept[i] if i in kept else _static(spec)
+                                               for i, spec in enumerate(schema.fields))
     return found
 
 

@@ -88,7 +88,7 @@ def _unbound(field: ResolvedField, tr: Callable[[str], str]) -> Any:
     return wf.StringField(label, **kw)
 
 
-def _display(field: ResolvedField, value: Any, tr: Callable[[str], str]) -> Any:
+def display(field: ResolvedField, value: Any, tr: Callable[[str], str]) -> Any:
     if shows_as_text(field):
         if field.type == "checkbox":
             return tr(N_("Yes") if value else N_("No"))
@@ -108,7 +108,7 @@ def build(fields: Sequence[ResolvedField], shown: dict[str, Any] | None = None,
     (re-rendered input); ``tr`` translates Prefill's own words ("Choose…")."""
     wtform = BaseForm([(f.name, _unbound(f, tr)) for f in fields])
     values = shown if shown is not None else {f.name: f.value for f in fields}
-    wtform.process(data={f.name: _display(f, values.get(f.name), tr) for f in fields})
+    wtform.process(data={f.name: display(f, values.get(f.name), tr) for f in fields})
     return wtform
 
 

@@ -1,8 +1,10 @@
 """Rendering resolved forms: HTML (WTForms widgets inside Jinja2) and JSON.
 
-A field's HTML and JSON depend only on its resolved field, so both are memoised
-by that value: a new user's form renders just the fields that differ for them
-(their email, their name), not the ones every user shares.
+A page shown before any input is filled from HTML compiled once per field and
+page shape (:mod:`web.compiled`), and kept per resolved form while the cache
+keeps it; the per-visitor hidden inputs (CSRF token, one-time form key) go in at
+serve time, so the cache holds one page per form, not one per visitor. A failed
+post renders through WTForms and Jinja. A field's JSON is memoised by the field.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from sys import getsizeof
 from typing import Any
 
 from flask import current_app, render_template
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from forms import wtf
 from forms.errors import PrefillError
@@ -21,15 +23,10 @@ from forms.lru import text_bytes
 from forms.messages import N_
 from forms.resolve import ResolvedField, ResolvedForm, field_bytes
 
+from . import compiled
 from .i18n import request_locale, translate
 from .state import state
 from .theme import page_theme
-
-# Cached pages are shared by every visitor who sees the same form: the hidden
-# per-visitor inputs (the CSRF token, the one-time form key) are cut out at this
-# unguessable mark and put back in at serve time, so the cache holds one page
-# per form, not one per visitor.
-CSRF_SLOT = f"csrf-slot-{secrets.token_hex(16)}"
 
 
 def hidden_inputs(csrf: str, form_key: str) -> Markup:
@@ -74,9 +71,29 @@ def cached_page(form: ResolvedForm, kind: Any, render: Any) -> tuple[str, ...]:
 
 
 def form_page(form: ResolvedForm, csrf: str, embed: bool) -> str:
-    head, tail = cached_page(form, ("html", embed, page_theme(), request_locale()),
-                             lambda: tuple(render_form(form, escape(CSRF_SLOT), embed).split(CSRF_SLOT, 1)))
+    head, tail = cached_page(form, ("html", embed, page_theme(), request_locale()), lambda: page_halves(form, embed))
     return "".join((head, hidden_inputs(csrf, new_form_key()), tail))  # plain str: Markup + str would escape
+
+
+def _compiled(key: tuple[Any, ...], make: Any) -> compiled.Parts:
+    cache = state().compiled
+    parts = cache.get(key)
+    if parts is None:
+        parts = make()
+        cache.put(key, parts)
+    return parts
+
+
+def page_halves(form: ResolvedForm, embed: bool) -> tuple[str, str]:
+    """The page before and after its per-view hidden inputs, filled from the
+    page compiled for this form's shape (see :mod:`web.compiled`)."""
+    parts = _compiled(("page", compiled.page_shape(form), embed, page_theme(), request_locale()),
+                      lambda: compiled.compile_page(form, lambda f, hidden, fields: render_form(
+                          f, hidden, embed, fields_html=fields)))
+    texts = compiled.page_texts(form, translate)
+    texts[compiled.FIELDS] = "".join(field_html(form))
+    at = parts.index(compiled.HIDDEN)
+    return compiled.fill(parts[:at], texts), compiled.fill(parts[at + 1:], texts)
 
 
 def _field_macro() -> Any:  # a Jinja macro
@@ -90,30 +107,29 @@ def _render_fields(fields: list[ResolvedField], shown: dict | None, errors: dict
 
 
 def field_html(form: ResolvedForm) -> list[Markup]:
-    """The fields of ``form`` as shown before any input, memoised per field."""
-    memo = state().fragments
-    kind = ("html", request_locale())
-    found = [memo.get((*kind, rf)) for rf in form.fields]
-    missing = [rf for rf, html in zip(form.fields, found, strict=True) if html is None]
-    if missing:
-        fresh = dict(zip((rf.name for rf in missing), _render_fields(missing, None, {}), strict=True))
-        for rf in missing:
-            memo.put((*kind, rf), fresh[rf.name])
-        found = [html if html is not None else fresh[rf.name] for rf, html in zip(form.fields, found, strict=True)]
-    return found  # type: ignore[return-value]
+    """The fields of ``form`` as shown before any input: each filled from the
+    HTML compiled for its shape."""
+    locale = request_locale()
+    return [Markup(compiled.fill(_compiled(("field", locale, compiled.field_shape(rf)),
+                                    lambda rf=rf: compiled.compile_field(rf, _render_one)),
+                          compiled.field_texts(rf, translate)))
+            for rf in form.fields]
+
+
+def _render_one(rf: ResolvedField) -> str:
+    return _render_fields([rf], None, {})[0]
 
 
 def render_form(
     form: ResolvedForm, hidden: Markup, embed: bool, *, shown: dict | None = None,
     errors: dict[str, list[str]] | None = None, notice: PrefillError | None = None,
+    fields_html: list[Markup] | None = None,
 ) -> str:
-    """The whole page; with ``shown``/``errors`` (a failed post) nothing is memoised.
-    ``hidden`` is :func:`hidden_inputs` (or the slot for them); ``notice`` is the
-    error shown above the form (its code goes in ``data-code``)."""
-    if shown is None and not errors:
-        fields = field_html(form)
-    else:
-        fields = _render_fields(list(form.fields), shown, errors or {})
+    """The whole page through WTForms and Jinja (a failed post, and what the
+    compiled pages are made from). ``hidden`` is :func:`hidden_inputs`;
+    ``notice`` is the error shown above the form (its code goes in ``data-code``);
+    ``fields_html`` replaces the rendered fields."""
+    fields = fields_html if fields_html is not None else _render_fields(list(form.fields), shown, errors or {})
     summary = [(rf.name if rf.type != "radio" or wtf.shows_as_text(rf) else f"{rf.name}-0", rf.label, msgs[0])
                for rf in form.fields if (msgs := (errors or {}).get(rf.name))]
     return render_template("form.html", resolved=form, fields_html=fields, hidden=hidden, embed=embed, notice=notice,

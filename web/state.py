@@ -28,7 +28,8 @@ class PrefillState:
     db: DBEngine
     sessions: SessionStore
     submissions: SubmissionStore
-    fragments: LRU[tuple[str, Any], Markup | str]  # rendered fields by (kind, resolved field); web.rendering
+    fragments: LRU[tuple[str, Any], Markup | str]  # fields' JSON by resolved field; web.rendering
+    compiled: LRU[tuple[Any, ...], tuple[str | int, ...]]  # field and page HTML by shape; web.compiled
     pages: LRU[tuple[Any, ...], tuple[str, ...]]  # rendered pages by (kind, form key); web.rendering
     keys: IdentityKeys  # who may sign identity tokens; web.keys
     limiter: Limiter | None = None  # web.limits
