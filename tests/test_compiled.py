@@ -147,7 +147,8 @@ def test_a_new_text_type_is_a_new_shape_and_is_validated():
     engine = Engine(Registry(), None)  # type: ignore[arg-type]
     good = {"fields": [{"name": "a", "label": "A", "defaultValue": "x"}]}
     engine.schema_for("f", good)
-    assert engine.schema_for("f", {"fields": [{"name": "a", "label": "B", "defaultValue": 2}]})[1].fields[0].default == 2
+    again = {"fields": [{"name": "a", "label": "B", "defaultValue": 2}]}
+    assert engine.schema_for("f", again)[1].fields[0].default == 2
     from forms.errors import SchemaError
 
     for bad in ({"fields": [{"name": "a", "label": 3}]}, {"fields": [{"name": "a", "defaultValue": {"x": 1}}]},

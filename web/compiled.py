@@ -89,7 +89,7 @@ def compile_page(form: ResolvedForm, render: Callable[[ResolvedForm, Markup, lis
         form, title=MARKS[TITLE], submit_label=MARKS[SUBMIT],
         description=MARKS[DESCRIPTION] if form.description else form.description,
     )
-    return cut(render(marked, Markup(MARKS[HIDDEN]), [Markup(MARKS[FIELDS])]))
+    return cut(render(marked, escape(MARKS[HIDDEN]), [escape(MARKS[FIELDS])]))  # marks need no escaping
 
 
 def page_texts(form: ResolvedForm, tr: Callable[[str], str]) -> dict[int, str]:
