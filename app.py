@@ -76,6 +76,7 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "RATELIMIT_SUBMIT": (str, "10/minute;100/hour"),
     "ENGINE_CACHE_SIZE": (int, 4096),  # entries per cache, at most
     "ENGINE_CACHE_MB": (float, 32.0),  # bytes, all caches of one worker together
+    "GC_FREEZE_EVERY": (int, 1000),  # requests between freezes of long-lived objects (web.collector); 0: off
 }
 
 
@@ -141,6 +142,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from store.submissions import SubmissionStore
     from web import adhoc, admin, api, demo, devtools, health, html, openapi, theme, widget
     from web.bodysize import ChunkedBodyLimit
+    from web.collector import init_collector
     from web.compiled import parts_bytes
     from web.context import set_session_cookie
     from web.cors import cors_headers, preflight_or_refuse
@@ -216,6 +218,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from cli import register_cli
 
     register_cli(app)
+    init_collector(app)  # last: it freezes what creating the app made
     return app
 
 

@@ -48,23 +48,21 @@ class SensitiveKeys:
         return value
 
     def secret_values(self, *sources: Any) -> frozenset[str]:
-        """Every string/number held under a sensitive key, at any depth."""
+        """Every string/number held under a sensitive key, at any depth. An
+        explicit stack, not a recursive closure: that is a reference cycle per
+        call, left for the garbage collector (see web.collector)."""
         found: set[str] = set()
-
-        def walk(value: Any, under_secret: bool) -> None:
+        stack: list[tuple[Any, bool]] = [(src, False) for src in sources]
+        while stack:
+            value, under_secret = stack.pop()
             if isinstance(value, Mapping):
-                for k, v in value.items():
-                    walk(v, under_secret or self.is_sensitive(str(k)))
+                stack.extend((v, under_secret or self.is_sensitive(str(k))) for k, v in value.items())
             elif isinstance(value, (list, tuple)):
-                for v in value:
-                    walk(v, under_secret)
+                stack.extend((v, under_secret) for v in value)
             elif under_secret and isinstance(value, (str, int, float)) and not isinstance(value, bool):
                 text = str(value)
                 if len(text) >= 4:  # a 1-3 char "secret" would blank ordinary words
                     found.add(text)
-
-        for src in sources:
-            walk(src, False)
         return frozenset(found)
 
 

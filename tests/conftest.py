@@ -77,6 +77,7 @@ def make_app(db_url: str) -> Iterator[Callable[..., Any]]:
             "DATABASE_URL": db_url, "SECRET_KEY": "test-secret-key", "AUTO_MIGRATE": False,
             "PREFILL_PROVIDER_MODULES": [TEST_PROVIDERS], "TESTING": True, "PREFILL_BUILTIN_FORMS": True,
             "RATELIMIT_ENABLED": False,  # on in production; tests/test_limits.py tests it
+            "GC_FREEZE_EVERY": 0,  # a frozen test process would keep every earlier app; test_collector.py tests it
         }
         base.update(config)
         app = create_app(base)
