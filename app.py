@@ -185,14 +185,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # The cache budget: half to the engine (schemas, resolved forms), the rest to
     # rendered fields and pages, and to identities.
     budget, entries = int(cfg["ENGINE_CACHE_MB"] * (1 << 20)), cfg["ENGINE_CACHE_SIZE"]
+    read_db = make_read_engine(cfg["DATABASE_URL"], db)  # PostgreSQL: an autocommit pool for one-statement work
     app.extensions["prefill"] = PrefillState(
         registry=registry,
         engine=Engine(registry, sensitive, entries, budget // 2),
         sensitive=sensitive,
         db=db,
-        sessions=SessionStore(db, cfg["SESSION_TTL_DAYS"], make_read_engine(cfg["DATABASE_URL"], db),
-                              secret=cfg["SECRET_KEY"], cache_bytes=budget // 8),
-        submissions=SubmissionStore(db, sensitive, webhooks=bool(cfg["WEBHOOK_URL"])),
+        sessions=SessionStore(db, cfg["SESSION_TTL_DAYS"], read_db, secret=cfg["SECRET_KEY"], cache_bytes=budget // 8),
+        submissions=SubmissionStore(db, sensitive, webhooks=bool(cfg["WEBHOOK_URL"]), autocommit=read_db),
         fragments=LRU(entries * 8, budget // 8, fragment_bytes),
         compiled=LRU(entries, budget // 16, parts_bytes),
         pages=LRU(entries, budget // 4, page_bytes),

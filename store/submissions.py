@@ -9,8 +9,8 @@ import secrets
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Engine, and_, bindparam, delete, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, and_, bindparam, delete, or_, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from forms.errors import IdempotencyConflict
 from forms.identity import Identity
@@ -18,6 +18,7 @@ from forms.sensitive import SensitiveKeys
 from forms.validate import CleanSubmission
 
 from . import cursor as cursors
+from . import rawsql
 from .db import dumps, iso, now_ms
 from .outbox import payload_for
 from .tables import idempotency_keys as K
@@ -29,11 +30,7 @@ from .tables import webhook_deliveries as W
 IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000
 
 # Built once: executed with a parameter dict, a statement is compiled once and its
-# cache key is constant. ``insert(T).values(**row)`` per request rebuilt and
-# re-keyed the statement every time: half the cost of a submit in a profile.
-INSERT_SUBMISSION = insert(T)
-INSERT_KEY = insert(K)
-INSERT_DELIVERY = insert(W)
+# cache key is constant (the submit's own inserts: store.rawsql).
 FIND_KEY = select(K.c.request_hash, K.c.status, K.c.response, K.c.created_at).where(
     K.c.visitor_id == bindparam("visitor_id"), K.c.key == bindparam("key"))
 DELETE_KEY = delete(K).where(K.c.visitor_id == bindparam("visitor_id"), K.c.key == bindparam("key"))
@@ -76,10 +73,28 @@ def item_from_row(row: Any) -> dict[str, Any]:
 
 
 class SubmissionStore:
-    def __init__(self, engine: Engine, sensitive: SensitiveKeys, webhooks: bool = False) -> None:
+    def __init__(self, engine: Engine, sensitive: SensitiveKeys, webhooks: bool = False,
+                 autocommit: Engine | None = None) -> None:
         self.engine = engine
         self.sensitive = sensitive
         self.webhooks = webhooks
+        # PostgreSQL's autocommit pool (store.db.make_read_engine): a keyed submit is one statement on it.
+        self.autocommit = autocommit if engine.dialect.name == "postgresql" else None
+        self._statements = {keyed: self._compile(engine.dialect, keyed) for keyed in (False, True)}
+
+    def _compile(self, dialect: Any, keyed: bool) -> list[rawsql.Compiled]:
+        """The submit's inserts: the submission, its key, its webhook delivery.
+        PostgreSQL takes them as one statement (data-modifying CTEs): one round trip."""
+        parts = [rawsql.insert_sql(T, "s_", dialect)]
+        if keyed:
+            parts.append(rawsql.insert_sql(K, "k_", dialect))
+        if self.webhooks:
+            parts.append(rawsql.insert_sql(W, "d_", dialect))
+        if dialect.name != "postgresql" or len(parts) == 1:
+            return parts
+        *first, last = parts
+        ctes = ", ".join(f"w{i} AS ({sql})" for i, (sql, _) in enumerate(first))
+        return [(f"WITH {ctes} {last[0]}", None)]
 
     # -- writing ------------------------------------------------------------
     def replay(self, visitor_id: str, key: str, digest: str) -> tuple[int, dict[str, Any]] | None:
@@ -131,19 +146,26 @@ class SubmissionStore:
         body = {"id": sid, "form": form, "values": clean.values, "createdAt": iso(now)}
         if schema is not None:
             body["adhoc"] = True
+        params = {f"s_{k}": v for k, v in row.items()}
+        if idempotency_key:
+            params.update(k_visitor_id=visitor_id, k_key=idempotency_key, k_request_hash=digest or "", k_status=201,
+                          k_response=dumps(body), k_submission_id=sid, k_created_at=now)
+        if self.webhooks:
+            params.update(d_id="dlv_" + secrets.token_hex(12), d_submission_id=sid, d_payload=payload_for(row, clean),
+                          d_status="pending", d_attempts=0, d_last_error=None, d_next_attempt_at=now,
+                          d_delivered_at=None, d_created_at=now)
+        statements = self._statements[bool(idempotency_key)]
         for attempt in (1, 2):
             try:
-                with self.engine.begin() as conn:
-                    conn.execute(INSERT_SUBMISSION, row)
-                    if idempotency_key:
-                        conn.execute(INSERT_KEY, {
-                            "visitor_id": visitor_id, "key": idempotency_key, "request_hash": digest or "",
-                            "status": 201, "response": dumps(body), "submission_id": sid, "created_at": now})
-                    if self.webhooks:
-                        conn.execute(INSERT_DELIVERY, {
-                            "id": "dlv_" + secrets.token_hex(12), "submission_id": sid,
-                            "payload": payload_for(row, clean), "status": "pending", "attempts": 0,
-                            "next_attempt_at": now, "created_at": now})
+                if idempotency_key and self.autocommit is not None:
+                    # One statement on an autocommit connection: one round trip, atomic. A
+                    # connection found dead is retried once: the key makes a retry safe.
+                    try:
+                        rawsql.run(self.autocommit, statements, params)
+                    except OperationalError:
+                        rawsql.run(self.autocommit, statements, params)
+                else:
+                    rawsql.run(self.engine, statements, params)
                 break
             except IntegrityError:
                 if not idempotency_key:

@@ -37,6 +37,9 @@ CALLS = [
     ("html form", lambda c: c.get("/forms/support_ticket")),
     ("identify", lambda c: c.post("/api/identify", json={"userId": "u2"})),
     ("submit", lambda c: c.post("/api/forms/support_ticket/submissions", json={"values": TICKET})),
+    # With a key, on PostgreSQL one statement on the autocommit pool (store.rawsql), retried once.
+    ("keyed submit", lambda c: c.post("/api/forms/support_ticket/submissions", json={"values": TICKET},
+                                      headers={"Idempotency-Key": f"k-{time.time_ns()}"})),
     ("history", lambda c: c.get("/api/submissions")),
 ]
 
@@ -69,3 +72,31 @@ def test_an_unreachable_database_is_a_quick_503_and_recovers(proxied, outage):
     for name, call in CALLS:
         assert call(c).status_code in (200, 201), name
     assert c.get("/api/me").json["userId"] == "u2"
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_a_keyed_submit_on_a_dead_pooled_connection_is_stored_once(proxied):
+    """A keyed submit is one statement on the autocommit pool: a pooled
+    connection the server dropped is found dead, and the submit retried once on
+    a fresh one (the key makes a retry safe). Nothing is lost or doubled."""
+    from sqlalchemy import text
+
+    from forms.identity import Identity
+    from forms.validate import CleanSubmission
+
+    app, proxy = proxied
+    store = app.extensions["prefill"].submissions
+    assert store.autocommit is not None
+    clean = CleanSubmission(values=dict(TICKET), prefilled=[], changed=[], sources={})
+    who = Identity(visitor_id="v_retry")
+    for n in (1, 2):
+        status, body, replayed = store.create(form="support_ticket", args={}, clean=clean, identity=who,
+                                              visitor_id="v_retry", idempotency_key=f"key-{n}", digest="d")
+        assert (status, replayed) == (201, False)
+        proxy.up()  # resets every open connection: the pooled one is dead now
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM submissions WHERE visitor_id = 'v_retry'")).scalar() == 2
+    # The same key again on a dead connection: replayed, not stored twice.
+    again = store.create(form="support_ticket", args={}, clean=clean, identity=who, visitor_id="v_retry",
+                         idempotency_key="key-2", digest="d")
+    assert again[0] == 201 and again[2] is True and again[1]["id"] == body["id"]
