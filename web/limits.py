@@ -59,6 +59,8 @@ def init_limits(app: Flask) -> Limiter:
                       strategy="moving-window", headers_enabled=False, swallow_errors=True,
                       key_prefix=cfg["RATELIMIT_KEY_PREFIX"])
     _detach_global_hooks(app, limiter)
+    if not cfg["RATELIMIT_ENABLED"]:
+        return limiter  # off means off: a disabled limiter still walked its limits in every limited view
     for endpoint, setting in LIMITED.items():
         def value(setting: str = setting) -> str:
             return current_app.config[setting]
