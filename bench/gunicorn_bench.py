@@ -239,6 +239,7 @@ def run_backend(label: str, url: str, modes: list[tuple[str, str]], args: Any, w
     table = {"prefill": "submissions", "baseline": "bench_submissions"}
     results = []
     try:
+        started = {side: rss_mib(proc.pid) for side, proc in procs.items()}
         sizes = {side: page_bytes(ports[side], FORM[side], tokens[0]) for side in ports}
         results.append({"scenario": f"page bytes ({label})", **{f"{s}_bytes": v for s, v in sizes.items()}})
         print(f"  form page: Prefill {sizes['prefill']} bytes, hand-written {sizes['baseline']} bytes")
@@ -250,8 +251,10 @@ def run_backend(label: str, url: str, modes: list[tuple[str, str]], args: Any, w
                   f"{row['baseline_max_ms']:>6.1f} ms" + (f"  lost {row['prefill_lost']}/{row['baseline_lost']}"
                                                           if "prefill_lost" in row else ""), flush=True)
         rss = {side: rss_mib(proc.pid) for side, proc in procs.items()}
-        results.append({"scenario": f"worker RSS MiB ({label})", **{f"{s}_rss_mib": v for s, v in rss.items()}})
-        print(f"  worker RSS ({label}): Prefill {rss['prefill']} MiB, hand-written {rss['baseline']} MiB")
+        results.append({"scenario": f"worker RSS MiB ({label})", **{f"{s}_rss_mib": v for s, v in rss.items()},
+                        **{f"{s}_rss_mib_at_start": v for s, v in started.items()}})
+        print(f"  worker RSS ({label}): Prefill {rss['prefill']} MiB, hand-written {rss['baseline']} MiB "
+              f"(at start: {started['prefill']} and {started['baseline']} MiB)")
     finally:
         for proc in procs.values():
             stop(proc)
