@@ -75,7 +75,7 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "RATELIMIT_IDENTITY": (str, "30/minute;300/hour"),
     "RATELIMIT_SUBMIT": (str, "10/minute;100/hour"),
     "ENGINE_CACHE_SIZE": (int, 4096),  # entries per cache, at most
-    "ENGINE_CACHE_MB": (float, 32.0),  # bytes, all caches of one worker together
+    "ENGINE_CACHE_MB": (float, 24.0),  # bytes, all caches of one worker together
     "GC_FREEZE_EVERY": (int, 1000),  # requests between freezes of long-lived objects (web.collector); 0: off
 }
 
