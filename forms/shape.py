@@ -41,33 +41,35 @@ def _kind(key: str, value: Any) -> str | None:
     return None
 
 
+def _blank(item: dict[str, Any], keys: tuple[str, ...], texts: list[Any]) -> dict[str, Any] | None:
+    """A copy of ``item`` with its texts under ``keys`` replaced by their kinds
+    (appended to ``texts``); None when one is of no accepted type."""
+    out = dict(item)
+    for key in keys:
+        value = out.get(key, _ABSENT)
+        if value is not _ABSENT:
+            if (kind := _kind(key, value)) is None:
+                return None
+            out[key] = kind
+        texts.append(value)
+    return out
+
+
 def split(raw: Any) -> tuple[str, tuple[Any, ...]] | None:
     """(the shape as JSON text, the texts in order), or None for an output that
     is not a dict of field dicts with texts of accepted types."""
     if raw.__class__ is not dict or raw.get("fields").__class__ is not list:
         return None
     texts: list[Any] = []
-    top = dict(raw)
-    for key in FORM_TEXTS:
-        value = top.get(key, _ABSENT)
-        if value is not _ABSENT:
-            if (kind := _kind(key, value)) is None:
-                return None
-            top[key] = kind
-        texts.append(value)
+    top = _blank(raw, FORM_TEXTS, texts)
     fields = []
     for item in raw["fields"]:
-        if item.__class__ is not dict:
+        blanked = _blank(item, FIELD_TEXTS, texts) if item.__class__ is dict else None
+        if top is None or blanked is None:
             return None
-        item = dict(item)
-        for key in FIELD_TEXTS:
-            value = item.get(key, _ABSENT)
-            if value is not _ABSENT:
-                if (kind := _kind(key, value)) is None:
-                    return None
-                item[key] = kind
-            texts.append(value)
-        fields.append(item)
+        fields.append(blanked)
+    if top is None:
+        return None
     top["fields"] = fields
     try:
         return json.dumps(top, separators=(",", ":"), allow_nan=False), tuple(texts)

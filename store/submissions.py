@@ -97,12 +97,13 @@ class SubmissionStore:
         return [(f"WITH {ctes} {last[0]}", None)]
 
     # -- writing ------------------------------------------------------------
-    def replay(self, visitor_id: str, key: str, digest: str) -> tuple[int, dict[str, Any]] | None:
-        """The first answer for ``key`` (same body) or None; 409 for another body."""
+    def replay(self, visitor_id: str, key: str, digest: str) -> tuple[int, dict[str, Any], str] | None:
+        """The first answer for ``key`` (same body) as (status, body, its JSON
+        text), or None; 409 for another body."""
         with self.engine.begin() as conn:
             return self._replay(conn, visitor_id, key, digest)
 
-    def _replay(self, conn: Any, visitor_id: str, key: str, digest: str) -> tuple[int, dict[str, Any]] | None:
+    def _replay(self, conn: Any, visitor_id: str, key: str, digest: str) -> tuple[int, dict[str, Any], str] | None:
         row = conn.execute(FIND_KEY, {"visitor_id": visitor_id, "key": key}).first()
         if row is None:
             return None
@@ -111,7 +112,7 @@ class SubmissionStore:
             return None
         if row.request_hash != digest:
             raise IdempotencyConflict()
-        return row.status, json.loads(row.response)
+        return row.status, json.loads(row.response), row.response
 
     def create(
         self,
@@ -124,8 +125,9 @@ class SubmissionStore:
         idempotency_key: str | None = None,
         digest: str | None = None,
         schema: dict[str, Any] | None = None,
-    ) -> tuple[int, dict[str, Any], bool]:
-        """Store one submission; (status, body, replayed). Replays store nothing.
+    ) -> tuple[int, dict[str, Any], bool, str]:
+        """Store one submission; (status, body, replayed, the body's JSON text:
+        serialised once, for the key's row and the answer). Replays store nothing.
 
         The unique key in the database settles replays and races: a key already
         used makes the whole transaction roll back, and its first answer is
@@ -146,10 +148,11 @@ class SubmissionStore:
         body = {"id": sid, "form": form, "values": clean.values, "createdAt": iso(now)}
         if schema is not None:
             body["adhoc"] = True
+        text = dumps(body)
         params = {f"s_{k}": v for k, v in row.items()}
         if idempotency_key:
             params.update(k_visitor_id=visitor_id, k_key=idempotency_key, k_request_hash=digest or "", k_status=201,
-                          k_response=dumps(body), k_submission_id=sid, k_created_at=now)
+                          k_response=text, k_submission_id=sid, k_created_at=now)
         if self.webhooks:
             params.update(d_id="dlv_" + secrets.token_hex(12), d_submission_id=sid, d_payload=payload_for(row, clean),
                           d_status="pending", d_attempts=0, d_last_error=None, d_next_attempt_at=now,
@@ -175,11 +178,11 @@ class SubmissionStore:
                 with self.engine.begin() as conn:
                     found = self._replay(conn, visitor_id, idempotency_key, digest or "")
                 if found is not None:
-                    return found[0], found[1], True
+                    return found[0], found[1], True, found[2]
                 if attempt == 2:
                     raise
                 # The key had expired (its row is gone now): store this one after all.
-        return 201, body, False
+        return 201, body, False, text
 
     def delete_old_idempotency_keys(self) -> int:
         """Keys older than 24 h no longer replay; their rows can go."""

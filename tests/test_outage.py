@@ -90,7 +90,7 @@ def test_a_keyed_submit_on_a_dead_pooled_connection_is_stored_once(proxied):
     clean = CleanSubmission(values=dict(TICKET), prefilled=[], changed=[], sources={})
     who = Identity(visitor_id="v_retry")
     for n in (1, 2):
-        status, body, replayed = store.create(form="support_ticket", args={}, clean=clean, identity=who,
+        status, body, replayed, _ = store.create(form="support_ticket", args={}, clean=clean, identity=who,
                                               visitor_id="v_retry", idempotency_key=f"key-{n}", digest="d")
         assert (status, replayed) == (201, False)
         proxy.up()  # resets every open connection: the pooled one is dead now

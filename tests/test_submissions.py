@@ -151,6 +151,8 @@ def test_idempotent_replay_and_conflict(app, client):
     again = post(client, TICKET, headers=h)
     assert first.status_code == again.status_code == 201
     assert first.json == again.json and count(app) == 1
+    # Serialised once, when stored: the replay is the first answer to the byte.
+    assert first.get_data() == again.get_data() and first.mimetype == "application/json"
     other = post(client, {**TICKET, "subject": "Different"}, headers=h)
     assert other.status_code == 409 and other.json["error"]["code"] == "idempotency_conflict"
     assert count(app) == 1

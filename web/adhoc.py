@@ -54,4 +54,4 @@ def create_adhoc_submission() -> tuple[Response, int]:
     schema = body["schema"]
     status, answer = submit_json(ADHOC, {}, body["values"], idempotency_key(),
                                  lambda identity: resolve_for(schema, identity), schema=schema)
-    return private(jsonify(answer)), status
+    return private(Response(answer, mimetype="application/json")), status

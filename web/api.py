@@ -264,7 +264,7 @@ def create_submission(name: str) -> tuple[Response, int]:
     args = body.get("args") or {}
     status, answer = submit_json(name, args, body["values"], idempotency_key(),
                                  lambda identity: state().engine.resolve(name, args, identity))
-    return private(jsonify(answer)), status
+    return private(Response(answer, mimetype="application/json")), status
 
 
 @bp.get("/submissions")

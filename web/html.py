@@ -82,7 +82,7 @@ def handle_post(
         found = st.submissions.replay(row.visitor_id, key, digest)
         if found is None:
             clean = validate_submission(form, shown)
-            _, body, _ = store_submission(name, {} if schema is not None else args, clean, row, identity, key,
+            _, body, _, _ = store_submission(name, {} if schema is not None else args, clean, row, identity, key,
                                           digest, schema=schema)
         else:
             body = found[1]

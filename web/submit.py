@@ -21,7 +21,7 @@ from .state import state
 def store_submission(
     name: str, args: dict[str, str], clean: CleanSubmission, row: SessionRow, identity: Identity,
     key: str | None, digest: str | None, schema: dict[str, Any] | None = None,
-) -> tuple[int, dict[str, Any], bool]:
+) -> tuple[int, dict[str, Any], bool, str]:
     """``schema``: an ad-hoc form's own, stored with it (``adhoc: true``)."""
     return state().submissions.create(
         form=name, args=args, clean=clean, identity=identity,
@@ -37,8 +37,8 @@ def schema_args(schema: dict[str, Any]) -> dict[str, str]:
 def submit_json(
     name: str, args: dict[str, str], values: dict[str, Any], key: str | None,
     form_for: Callable[[Identity], ResolvedForm], schema: dict[str, Any] | None = None,
-) -> tuple[int, dict[str, Any]]:
-    """A JSON submission, checked against the form ``form_for`` resolves for this
+) -> tuple[int, str]:
+    """A JSON submission (the answer's status and JSON text), checked against the form ``form_for`` resolves for this
     identity, stored in one transaction: a key used before rolls it back and
     replays its first answer, and one used with another body is a 409 before
     any 422. ``schema``: an ad-hoc form's, which keys the replay and is stored."""
@@ -52,7 +52,7 @@ def submit_json(
         clean = validate_submission(form_for(identity), values)
     except SubmissionInvalid:
         if key and (found := st.submissions.replay(row.visitor_id, key, digest)):
-            return found[0], found[1]
+            return found[0], found[2]
         raise
-    status, answer, _ = store_submission(name, args, clean, row, identity, key, digest, schema=schema)
-    return status, answer
+    status, _, _, text = store_submission(name, args, clean, row, identity, key, digest, schema=schema)
+    return status, text
