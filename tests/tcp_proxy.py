@@ -65,7 +65,7 @@ class TCPProxy:
                     if not data:
                         return
                     (b if src is a else a).sendall(data)
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a socket _reset_all closed meanwhile (fd -1)
             return
         finally:
             for s in (a, b):
