@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import gunicorn_bench as gb  # noqa: E402
+from bench.wrk import LUA, wrk  # noqa: E402
 
 _WHERE = re.compile(r" \((?:.*?/(?:site-packages|lib/python3\.\d+)/|" + re.escape(str(ROOT)) + r"/)?(.*?):\d+\)$")
 
@@ -67,19 +68,19 @@ def main() -> int:
         tokens_file = work / "tokens.txt"
         tokens_file.write_text("\n".join(gb.seed(url, 20000)) + "\n")
         script = work / "bench.lua"
-        script.write_text(gb.LUA)
+        script.write_text(LUA)
         port = gb.free_port()
         proc = gb.serve("prefill", url, port, 2)
         path = gb.SUBMIT["prefill"] if args.mode == "submit" else gb.FORM["prefill"]
         try:
-            gb.wrk(port, "repeat" if args.mode == "users" else args.mode, path, tokens_file, script, 2, 1, 2, 2, 16)
+            wrk(port, "repeat" if args.mode == "users" else args.mode, path, tokens_file, script, 2, 1, 2, 2, 16)
             workers = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
             outs = [work / f"stacks-{pid}.txt" for pid in workers]
             spies = [subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", pid,
                                        "-d", str(args.seconds), "-r", "500", "--format", "raw", "-o", str(out),
                                        "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                      for pid, out in zip(workers, outs, strict=True)]
-            load = gb.wrk(port, args.mode, path, tokens_file, script, args.seconds, 0, 2, 2, 16)
+            load = wrk(port, args.mode, path, tokens_file, script, args.seconds, 0, 2, 2, 16)
             for spy in spies:
                 spy.wait(timeout=args.seconds + 30)
         finally:

@@ -118,12 +118,7 @@ class Engine:
 
     def schema_for(self, name: str, raw: Any) -> tuple[str, FormSchema]:
         fp = _fingerprint(name, raw)
-        key = (name, fp)
-        schema = self._schemas.get(key)
-        if schema is None:
-            schema = self._load(name, raw)
-            self._schemas.put(key, schema)
-        return fp, schema
+        return fp, self._schemas.get_or_make((name, fp), lambda: self._load(name, raw))
 
     def _load(self, name: str, raw: Any) -> FormSchema:
         """A new output: validated whole once per shape; after that only its
@@ -173,11 +168,8 @@ class Engine:
         if ikey is None:
             return schema, resolve(name, schema, identity, self.sensitive, title)
         key = (name, fp, ikey)
-        form = self._resolved.get(key)
-        if form is None:
-            form = resolve(name, schema, identity, self.sensitive, title, key=key)
-            self._resolved.put(key, form)
-        return schema, form
+        return schema, self._resolved.get_or_make(
+            key, lambda: resolve(name, schema, identity, self.sensitive, title, key=key))
 
 
 def resolve_adhoc(raw: Any, identity: Identity, sensitive: SensitiveKeys) -> ResolvedForm:

@@ -50,6 +50,14 @@ class LRU(Generic[K, V]):
             self._data.move_to_end(key)
             return found[0]
 
+    def get_or_make(self, key: K, make: Callable[[], V]) -> V:
+        """The value for ``key``, made by ``make()`` and kept when it is missing."""
+        found = self.get(key)
+        if found is None:
+            found = make()
+            self.put(key, found)
+        return found
+
     def put(self, key: K, value: V) -> None:
         if self.maxsize <= 0:
             return

@@ -81,8 +81,8 @@ def translate(text: str) -> str:
 
 def _catalog(locale: str) -> Any:
     """Flask-Babel's catalogue for ``locale``, kept per app: its own lookup
-    parses the locale again in every request (a tenth of a page served from
-    the compiled path)."""
+    parses the locale again in every request (3.6% of a worker serving
+    compiled pages, in a py-spy profile)."""
     catalogs = current_app.extensions.setdefault("prefill_catalogs", {})
     found = catalogs.get(locale)
     if found is None:

@@ -62,12 +62,7 @@ def cached_page(form: ResolvedForm, kind: Any, render: Any) -> tuple[str, ...]:
     """``render()`` once per form and ``kind`` while the byte-bounded cache keeps it."""
     if form.key is None:
         return render()
-    pages = state().pages
-    found = pages.get((kind, form.key))
-    if found is None:
-        found = render()
-        pages.put((kind, form.key), found)
-    return found
+    return state().pages.get_or_make((kind, form.key), render)
 
 
 def form_page(form: ResolvedForm, csrf: str, embed: bool) -> str:
@@ -75,21 +70,14 @@ def form_page(form: ResolvedForm, csrf: str, embed: bool) -> str:
     return "".join((head, hidden_inputs(csrf, new_form_key()), tail))  # plain str: Markup + str would escape
 
 
-def _compiled(key: tuple[Any, ...], make: Any) -> compiled.Parts:
-    cache = state().compiled
-    parts = cache.get(key)
-    if parts is None:
-        parts = make()
-        cache.put(key, parts)
-    return parts
-
-
 def page_halves(form: ResolvedForm, embed: bool) -> tuple[str, str]:
     """The page before and after its per-view hidden inputs, filled from the
     page compiled for this form's shape (see :mod:`web.compiled`)."""
-    parts = _compiled(("page", compiled.page_shape(form), embed, page_theme(), request_locale()),
-                      lambda: compiled.compile_page(form, lambda f, hidden, fields: render_form(
-                          f, hidden, embed, fields_html=fields)))
+    def render(marked: ResolvedForm, hidden: Markup, fields: list[Markup]) -> str:
+        return render_form(marked, hidden, embed, fields_html=fields)
+
+    key = ("page", compiled.page_shape(form), embed, page_theme(), request_locale())
+    parts = state().compiled.get_or_make(key, lambda: compiled.compile_page(form, render))
     texts = compiled.page_texts(form, translate)
     texts[compiled.FIELDS] = "".join(field_html(form))
     at = parts.index(compiled.HIDDEN)
@@ -114,7 +102,8 @@ def field_html(form: ResolvedForm) -> list[Markup]:
 
 
 def _filled(rf: ResolvedField, locale: str) -> str:
-    parts = _compiled(("field", locale, compiled.field_shape(rf)), lambda: compiled.compile_field(rf, _render_one))
+    key = ("field", locale, compiled.field_shape(rf))
+    parts = state().compiled.get_or_make(key, lambda: compiled.compile_field(rf, _render_one))
     return compiled.fill(parts, compiled.field_texts(rf, translate))
 
 
@@ -160,13 +149,8 @@ def sent_values(form: ResolvedForm, values: dict[str, Any]) -> list[tuple[str, s
 def form_json(form: ResolvedForm) -> str:
     """The JSON schema API body for ``form``, from memoised per-field fragments."""
     memo = state().fragments
-    parts = []
-    for rf in form.fields:
-        fragment = memo.get(("json", rf))
-        if fragment is None:
-            fragment = json.dumps(rf.to_json(), separators=(",", ":"))
-            memo.put(("json", rf), fragment)
-        parts.append(fragment)
+    parts = [memo.get_or_make(("json", rf), lambda rf=rf: json.dumps(rf.to_json(), separators=(",", ":")))
+             for rf in form.fields]
     head = json.dumps({"name": form.name, "title": form.title, "description": form.description,
                        "submitLabel": form.submit_label}, separators=(",", ":"))
     return f'{head[:-1]},"fields":[{",".join(parts)}]}}'
