@@ -76,7 +76,7 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "RATELIMIT_SUBMIT": (str, "10/minute;100/hour"),
     "ENGINE_CACHE_SIZE": (int, 4096),  # entries per cache, at most
     "ENGINE_CACHE_MB": (float, 24.0),  # bytes, all caches of one worker together
-    "GC_FREEZE_EVERY": (int, 1000),  # requests between freezes of long-lived objects (web.collector); 0: off
+    "GC_FREEZE_EVERY": (int, 1000),  # requests between freezes of long-lived objects (web.plumbing.collector); 0: off
 }
 
 
@@ -140,20 +140,21 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from store.db import make_engine, make_read_engine, migrate
     from store.sessions import SessionStore
     from store.submissions import SubmissionStore
-    from web import adhoc, admin, api, demo, devtools, health, html, openapi, theme, widget
-    from web.bodysize import ChunkedBodyLimit
-    from web.collector import init_collector
-    from web.compiled import parts_bytes
-    from web.context import set_session_cookie
-    from web.cors import cors_headers, preflight_or_refuse
-    from web.errors import register_error_handlers
-    from web.headers import security_headers
-    from web.i18n import init_i18n
-    from web.keys import IdentityKeys
-    from web.limits import init_limits
-    from web.logs import init_logging
-    from web.rendering import fragment_bytes, page_bytes
+    from web.identity.keys import IdentityKeys
+    from web.identity.session import set_session_cookie
+    from web.plumbing.bodysize import ChunkedBodyLimit
+    from web.plumbing.collector import init_collector
+    from web.plumbing.cors import cors_headers, preflight_or_refuse
+    from web.plumbing.errors import register_error_handlers
+    from web.plumbing.headers import security_headers
+    from web.plumbing.limits import init_limits
+    from web.plumbing.logs import init_logging
+    from web.render.compiled import parts_bytes
+    from web.render.i18n import init_i18n
+    from web.render.pages import fragment_bytes, page_bytes
+    from web.render.theme import theme_context
     from web.state import PrefillState
+    from web.views import adhoc, admin, api, demo, devtools, health, html, openapi, theme, widget
 
     app = Flask(__name__, instance_path=str(ROOT / "instance"), template_folder="templates",
                 static_folder="static")
@@ -202,7 +203,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.before_request(preflight_or_refuse)  # first: a foreign origin gets nothing else
     for bp in (api.bp, adhoc.bp, html.bp, widget.bp, theme.bp, admin.bp, health.bp, openapi.bp):
         app.register_blueprint(bp)
-    app.context_processor(theme.theme_context)
+    app.context_processor(theme_context)
     init_i18n(app)
     if cfg["PREFILL_DEMO"]:
         app.register_blueprint(demo.bp)

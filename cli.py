@@ -47,7 +47,7 @@ def render_command(app: Flask, form: str, data: dict[str, Any], args: dict[str, 
         sys.exit(1)
     notes = explain(schema, resolved, identity, st.sensitive) if with_explain else []
     if fmt == "html":
-        from web.rendering import hidden_inputs, render_form
+        from web.render.pages import hidden_inputs, render_form
 
         with app.test_request_context(f"/forms/{form}"):
             click.echo(render_form(resolved, hidden_inputs("preview", "preview"), embed=True))

@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from web.verify import sign_identity_token  # noqa: E402
+from web.identity.verify import sign_identity_token  # noqa: E402
 
 SECRET = "load-identity-secret-0123456789abcdef0123"
 TICKET = {"email": "load@example.com", "subject": "Load", "priority": "normal", "message": "Under load"}

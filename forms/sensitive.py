@@ -50,7 +50,7 @@ class SensitiveKeys:
     def secret_values(self, *sources: Any) -> frozenset[str]:
         """Every string/number held under a sensitive key, at any depth. An
         explicit stack, not a recursive closure: that is a reference cycle per
-        call, left for the garbage collector (see web.collector)."""
+        call, left for the garbage collector (see web.plumbing.collector)."""
         found: set[str] = set()
         stack: list[tuple[Any, bool]] = [(src, False) for src in sources]
         while stack:

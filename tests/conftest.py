@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, text
 
 from app import create_app
 from store.db import make_engine, migrate
-from web.verify import sign_identity_token, user_hash
+from web.identity.verify import sign_identity_token, user_hash
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 TABLES = ("webhook_deliveries", "idempotency_keys", "submissions", "sessions", "users", "used_tokens")

@@ -1,4 +1,4 @@
-"""web.collector: long-lived objects leave the garbage collector's full passes;
+"""web.plumbing.collector: long-lived objects leave the garbage collector's full passes;
 a request's own reference cycles are collected, not frozen. (Its effect on the
 slowest answers is measured by bench/gunicorn_bench.py: docs/performance.md.)"""
 

@@ -1,6 +1,6 @@
 """The compiled paths give exactly what the full paths give.
 
-- A page filled from compiled field and page HTML (web.compiled) is byte for
+- A page filled from compiled field and page HTML (web.render.compiled) is byte for
   byte the page WTForms and Jinja render, for random schemas and identities
   full of hostile strings, in every language, theme and embed mode.
 - A schema refilled from a known shape (forms.shape) equals the one marshmallow
@@ -22,8 +22,8 @@ from forms.resolve import resolve
 from forms.schema import FIELD_TYPES, load_schema
 from forms.shape import split
 from schema_providers.registry import Registry
-from web import compiled
-from web.rendering import page_halves, render_form
+from web.render import compiled
+from web.render.pages import page_halves, render_form
 
 HOSTILE = ["", " ", "<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "a & b &amp; c", "'single'",
            "{{userMetadata.name}}", "{{ userId }}", "line\r\nbreak", "tab\tnul\x00", "ümlaut – 漢字 🙂",

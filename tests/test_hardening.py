@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 
 from store.cursor import encode
-from web import compiled
+from web.render import compiled
 
 from .conftest import SECRET, proof
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.conftest import SECRET, proof
-from web.verify import sign_identity_token, user_hash
+from web.identity.verify import sign_identity_token, user_hash
 
 
 def test_session_endpoint_gives_token_and_visitor_id(client):
@@ -273,7 +273,7 @@ def test_verified_profile_follows_user_across_devices(verified_app):
     ("prefill_session=", None), ("xprefill_session=abc", None), ("a=1", None), ("", None),
 ])
 def test_session_cookie_is_read_exactly(header, token):
-    from web.context import _cookie
+    from web.identity.session import _cookie
 
     assert _cookie(header) == token
 

@@ -18,7 +18,7 @@ import uuid
 
 import redis
 
-from web.verify import sign_identity_token
+from web.identity.verify import sign_identity_token
 
 from .conftest import wipe
 from .test_crash import ROOT, free_port, start_server

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
 from app import create_app
-from web.verify import sign_identity_token, user_hash
+from web.identity.verify import sign_identity_token, user_hash
 
 S1, S2 = "rotation-secret-one-0123456789abcdef0123", "rotation-secret-two-0123456789abcdef0123"
 

@@ -9,7 +9,7 @@ import logging
 
 import pytest
 
-from web.logs import make_handler
+from web.plumbing.logs import make_handler
 
 from .conftest import SECRET, proof
 
@@ -40,7 +40,7 @@ def captured():
 def crash_with_token():
     from flask import g
 
-    from web.context import current_identity
+    from web.identity.current import current_identity
 
     g.get("x")
     raise RuntimeError(f"unexpected: token was {current_identity().metadata.get('authToken')}")

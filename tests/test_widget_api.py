@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.conftest import SECRET, proof
-from web.verify import sign_identity_token
+from web.identity.verify import sign_identity_token
 
 HOST = "http://localhost:5601"
 

@@ -27,7 +27,7 @@ from werkzeug.serving import make_server
 from app import ROOT, create_app
 from tests.conftest import SECRET, TEST_PROVIDERS, proof, wipe
 from tests.test_widget_docs import install_stub
-from web.verify import sign_identity_token
+from web.identity.verify import sign_identity_token
 
 CHROMIUM = os.environ.get("PREFILL_CHROMIUM", "/usr/bin/chromium")
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"

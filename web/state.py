@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from schema_providers import Registry
     from store.sessions import SessionStore
     from store.submissions import SubmissionStore
-    from web.keys import IdentityKeys
+    from web.identity.keys import IdentityKeys
 
 
 @dataclass
@@ -28,12 +28,12 @@ class PrefillState:
     db: DBEngine
     sessions: SessionStore
     submissions: SubmissionStore
-    fragments: LRU[tuple[str, Any], Markup | str]  # fields' JSON by resolved field; web.rendering
-    compiled: LRU[tuple[Any, ...], tuple[str | int, ...]]  # field and page HTML by shape; web.compiled
-    pages: LRU[tuple[Any, ...], tuple[str, ...]]  # rendered pages by (kind, form key); web.rendering
-    keys: IdentityKeys  # who may sign identity tokens; web.keys
-    limiter: Limiter | None = None  # web.limits
-    openapi: dict[str, Any] | None = None  # the OpenAPI document, built at its first request; web.openapi
+    fragments: LRU[tuple[str, Any], Markup | str]  # fields' JSON by resolved field; web.render.pages
+    compiled: LRU[tuple[Any, ...], tuple[str | int, ...]]  # field and page HTML by shape; web.render.compiled
+    pages: LRU[tuple[Any, ...], tuple[str, ...]]  # rendered pages by (kind, form key); web.render.pages
+    keys: IdentityKeys  # who may sign identity tokens; web.identity.keys
+    limiter: Limiter | None = None  # web.plumbing.limits
+    openapi: dict[str, Any] | None = None  # the OpenAPI document, built at its first request; web.views.openapi
 
 
 def state() -> PrefillState:

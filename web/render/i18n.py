@@ -18,14 +18,13 @@ from forms.errors import PrefillError
 from forms.identity import Identity
 from forms.messages import Message
 from forms.schema import parse_iso_date
+from web.identity.session import raw_identity
 
 LANGUAGES = ("en", "de", "fr", "es")
 DEFAULT = "en"
 
 
 def _identity() -> Identity | None:
-    from .context import raw_identity
-
     try:
         return raw_identity()
     except PrefillError:  # a dead bearer token: its 401 is raised elsewhere

@@ -17,13 +17,12 @@ from forms.engine import resolve_adhoc
 from forms.errors import AdhocFormsOff
 from forms.identity import Identity
 from forms.resolve import ResolvedForm
-
-from . import bodies
-from .api import idempotency_key, private
-from .context import current_identity
-from .origins import check_state_change
-from .state import state
-from .submit import submit_json
+from web.identity.current import current_identity
+from web.plumbing.origins import check_state_change
+from web.schemas import bodies
+from web.state import state
+from web.views.api import idempotency_key, private
+from web.views.submit import submit_json
 
 bp = Blueprint("adhoc", __name__, url_prefix="/api/forms")
 ADHOC = "adhoc"  # the form name ad-hoc submissions are stored under

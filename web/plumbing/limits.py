@@ -19,8 +19,7 @@ from flask_limiter.errors import RateLimitExceeded
 
 from forms.errors import RateLimited
 from store.tokens import hash_token
-
-from .context import request_token
+from web.identity.session import request_token
 
 # endpoint -> the setting that holds its limit ("30/minute;300/hour")
 LIMITED = {

@@ -10,8 +10,7 @@ from flask import Blueprint, Response, jsonify
 
 from forms.errors import MigrationsPending, StoreUnavailable
 from store.db import schema_is_current
-
-from .state import state
+from web.state import state
 
 bp = Blueprint("health", __name__)
 

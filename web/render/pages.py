@@ -1,7 +1,7 @@
 """Rendering resolved forms: HTML (WTForms widgets inside Jinja2) and JSON.
 
 A page shown before any input is filled from HTML compiled once per field and
-page shape (:mod:`web.compiled`), and kept per resolved form while the cache
+page shape (:mod:`web.render.compiled`), and kept per resolved form while the cache
 keeps it; the per-visitor hidden inputs (CSRF token, one-time form key) go in at
 serve time, so the cache holds one page per form, not one per visitor. A failed
 post renders through WTForms and Jinja. A field's JSON is memoised by the field.
@@ -22,11 +22,10 @@ from forms.errors import PrefillError
 from forms.lru import text_bytes
 from forms.messages import N_
 from forms.resolve import ResolvedField, ResolvedForm, field_bytes
-
-from . import compiled
-from .i18n import request_locale, translate
-from .state import state
-from .theme import page_theme
+from web.render import compiled
+from web.render.i18n import request_locale, translate
+from web.render.theme import page_theme
+from web.state import state
 
 
 def hidden_inputs(csrf: str, form_key: str) -> Markup:
@@ -72,7 +71,7 @@ def form_page(form: ResolvedForm, csrf: str, embed: bool) -> str:
 
 def page_halves(form: ResolvedForm, embed: bool) -> tuple[str, str]:
     """The page before and after its per-view hidden inputs, filled from the
-    page compiled for this form's shape (see :mod:`web.compiled`)."""
+    page compiled for this form's shape (see :mod:`web.render.compiled`)."""
     def render(marked: ResolvedForm, hidden: Markup, fields: list[Markup]) -> str:
         return render_form(marked, hidden, embed, fields_html=fields)
 
@@ -96,7 +95,7 @@ def _render_fields(fields: list[ResolvedField], shown: dict | None, errors: dict
 
 def field_html(form: ResolvedForm) -> list[Markup]:
     """The fields of ``form`` as shown before any input: each filled from the
-    HTML compiled for its shape, with its texts escaped (web.compiled)."""
+    HTML compiled for its shape, with its texts escaped (web.render.compiled)."""
     locale = request_locale()
     return [Markup(_filled(rf, locale)) for rf in form.fields]  # noqa: S704 - escaped when filled
 

@@ -14,8 +14,8 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from forms import errors as E
 from forms.messages import N_
 from forms.sensitive import redact
-
-from .i18n import translate
+from web.plumbing.limits import rate_limited
+from web.render.i18n import translate
 
 log = logging.getLogger("prefill.web")
 
@@ -89,8 +89,6 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(err: HTTPException) -> tuple[Response, int]:
         if isinstance(err, RateLimitExceeded):
-            from .limits import rate_limited
-
             return present(rate_limited(err, app.extensions["prefill"].limiter))
         cls = _HTTP.get(err.code or 500)
         if cls is None:

@@ -16,9 +16,8 @@ from flask import Blueprint, Response, render_template, request
 from forms.errors import PrefillError
 from forms.explain import explain
 from forms.identity import identity_from
-
-from .rendering import field_html
-from .state import state
+from web.render.pages import field_html
+from web.state import state
 
 bp = Blueprint("devtools", __name__, url_prefix="/dev")
 

@@ -15,14 +15,14 @@ from forms.validate import looks_like_email
 from store import cursor as cursors
 from store.session_change import SessionChange
 from store.sessions import SessionRow
-
-from . import bodies
-from .context import change_session, current_identity, current_session, ensure_session, start_session
-from .origins import check_state_change
-from .rendering import cached_page, form_json
-from .state import state
-from .submit import submit_json
-from .verify import check_user_hash, verify_identity_token
+from web.identity.current import current_identity
+from web.identity.session import change_session, current_session, ensure_session, start_session
+from web.identity.verify import check_user_hash, verify_identity_token
+from web.plumbing.origins import check_state_change
+from web.render.pages import cached_page, form_json
+from web.schemas import bodies
+from web.state import state
+from web.views.submit import submit_json
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 bp.before_request(check_state_change)

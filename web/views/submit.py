@@ -13,9 +13,9 @@ from forms.resolve import ResolvedForm
 from forms.validate import CleanSubmission, validate_submission
 from store.sessions import SessionRow
 from store.submissions import request_hash, scoped_key
-
-from .context import current_identity, ensure_session
-from .state import state
+from web.identity.current import current_identity
+from web.identity.session import ensure_session
+from web.state import state
 
 
 def store_submission(

@@ -11,8 +11,7 @@ from __future__ import annotations
 from flask import current_app, request
 
 from forms.errors import OriginNotAllowed
-
-from .context import request_token
+from web.identity.session import request_token
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

@@ -18,10 +18,9 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
 
 from forms.errors import NotFound, Unauthorized, ValidationFailed
-
-from . import bodies
-from .api import page_params
-from .state import state
+from web.schemas import bodies
+from web.state import state
+from web.views.api import page_params
 
 bp = Blueprint("admin", __name__, url_prefix="/api/admin")
 FIXED_COLUMNS = ("id", "form", "args", "userId", "visitorId", "verified", "prefilled", "changed", "sources",

@@ -8,45 +8,27 @@ frame receives it by ``postMessage``. No token ever travels in a URL.
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import json
-from functools import lru_cache
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
 from forms.errors import IdentityUnverified, InvalidSession, ValidationFailed
 from store.once import use_once
-
-from . import bodies
-from .adhoc import ADHOC, require_adhoc, resolve_for
-from .api import me_payload, private
-from .context import current_identity, ensure_session, request_token
-from .html import handle_post, shell_page
-from .origins import check_state_change
-from .rendering import hidden_inputs, new_form_key, render_form, schema_input, sent_values
-from .state import state
-from .verify import verify_embed_token
+from web.identity.current import current_identity
+from web.identity.session import ensure_session, request_token
+from web.identity.verify import verify_embed_token
+from web.plumbing.origins import check_state_change
+from web.render.assets import widget_script
+from web.render.pages import hidden_inputs, new_form_key, render_form, schema_input, sent_values
+from web.schemas import bodies
+from web.state import state
+from web.views.adhoc import ADHOC, require_adhoc, resolve_for
+from web.views.api import me_payload, private
+from web.views.html import handle_post, shell_page
 
 bp = Blueprint("widget", __name__)
 bp.before_request(check_state_change)
-
-
-@lru_cache(maxsize=1)
-def _script(path: str) -> tuple[bytes, bytes, str]:
-    """(the script, gzipped, its version): read once per process."""
-    with open(path, "rb") as handle:
-        text = handle.read()
-    return text, gzip.compress(text, 9, mtime=0), hashlib.sha256(text).hexdigest()[:16]
-
-
-def widget_script() -> tuple[bytes, bytes, str]:
-    return _script(current_app.static_folder + "/widget.js")  # type: ignore[operator]
-
-
-def widget_version() -> str:
-    return widget_script()[2]
 
 
 @bp.get("/widget.js")

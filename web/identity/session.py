@@ -19,8 +19,7 @@ from forms.errors import InvalidSession
 from forms.identity import Identity
 from store.session_change import SessionChange
 from store.sessions import SessionRow
-
-from .state import state
+from web.state import state
 
 COOKIE = "prefill_session"
 _UNSET = object()
@@ -92,13 +91,6 @@ def ensure_session() -> SessionRow:
 def raw_identity() -> Identity:
     """The session's identity as stored (no request language)."""
     return state().sessions.identity(current_session())
-
-
-def current_identity() -> Identity:
-    """The request's identity as providers see it: with its reader's ``locale``."""
-    from .i18n import localized
-
-    return localized(raw_identity())
 
 
 def csrf_token(row: SessionRow) -> str:

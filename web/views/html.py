@@ -17,12 +17,13 @@ from forms.resolve import ResolvedForm
 from forms.validate import validate_submission
 from store.sessions import SessionRow
 from store.submissions import request_hash, scoped_key
-
-from .api import form_args
-from .context import csrf_token, current_identity, current_session, ensure_session, request_token
-from .rendering import form_page, hidden_inputs, new_form_key, render_form, schema_input, sent_values
-from .state import state
-from .submit import store_submission
+from web.identity.current import current_identity
+from web.identity.session import csrf_token, current_session, ensure_session, request_token
+from web.render.pages import form_page, hidden_inputs, new_form_key, render_form, schema_input, sent_values
+from web.state import state
+from web.views.api import form_args
+from web.views.demo import PERSONAS, RECEIVED
+from web.views.submit import store_submission
 
 bp = Blueprint("html", __name__)
 FORM_KEY = re.compile(r"\A[A-Za-z0-9_-]{16,64}\Z")
@@ -144,8 +145,6 @@ def index() -> Response:
     forms = [{"name": p.name, "title": p.title or p.name} for p in st.registry]
     context: dict = {"forms": forms, "demo": demo}
     if demo:
-        from .demo import PERSONAS, RECEIVED
-
         row = ensure_session()
         context.update(personas=PERSONAS, csrf=csrf_token(row), me=current_identity(),
                        webhooks=list(RECEIVED), webhook_url=current_app.config["WEBHOOK_URL"])

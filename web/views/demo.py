@@ -14,11 +14,11 @@ from collections import deque
 from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, url_for
 
 from forms.errors import CSRFFailed, ValidationFailed
+from web.identity.session import change_session, csrf_token, ensure_session
+from web.identity.verify import sign_identity_token
+from web.render.assets import widget_version
+from web.views.api import identify_session
 from webhooks.signing import verify
-
-from .api import identify_session
-from .context import change_session, csrf_token, ensure_session
-from .verify import sign_identity_token
 
 bp = Blueprint("demo", __name__)
 
@@ -94,8 +94,6 @@ def receive() -> tuple[str, int]:
 # /demo/widget/identity its backend, which signs who the visitor is.
 @bp.get("/demo/widget")
 def widget_page() -> str:
-    from .widget import widget_version  # the demo blueprint is optional; the widget one imports the API
-
     return render_template("demo_widget.html", personas=PERSONAS, version=widget_version())
 
 

@@ -11,8 +11,7 @@ from typing import Any
 import jwt
 
 from forms.errors import IdentityUnverified
-
-from .keys import IdentityKeys
+from web.identity.keys import IdentityKeys
 
 EMBED_TOKEN_MAX_TTL_S = 600
 CLOCK_SKEW_S = 5

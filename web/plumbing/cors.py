@@ -11,8 +11,7 @@ from __future__ import annotations
 from flask import Response, request
 
 from forms.errors import OriginNotAllowed
-
-from .origins import is_allowed
+from web.plumbing.origins import is_allowed
 
 ALLOW_METHODS = "GET, POST"
 ALLOW_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-Request-Id"

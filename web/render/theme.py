@@ -1,6 +1,7 @@
-"""The forms' theme: ``/theme.css`` sets the stylesheet's custom properties from
-the operator's settings (``THEME_ACCENT``, ``THEME_RADIUS``) and an embed's own
-(``?accent=%23rrggbb``, ``?theme=light|dark``), each checked before use."""
+"""The forms' theme: the stylesheet's custom properties (served at
+``/theme.css``) from the operator's settings (``THEME_ACCENT``,
+``THEME_RADIUS``) and an embed's own (``?accent=%23rrggbb``,
+``?theme=light|dark``), each checked before use."""
 
 from __future__ import annotations
 
@@ -8,9 +9,8 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request
+from flask import request
 
-bp = Blueprint("theme", __name__)
 HEX = re.compile(r"\A#[0-9a-fA-F]{6}\Z")
 RADIUS = re.compile(r"\A(\d{1,2}(\.\d)?)(px|rem)\Z")
 MODES = ("light", "dark")
@@ -38,7 +38,7 @@ def page_theme() -> tuple[str | None, str | None]:
 
 
 @lru_cache(maxsize=256)
-def _css(accent: str, radius: str) -> str:
+def theme_css_text(accent: str, radius: str) -> str:
     # Text on the accent (buttons): white, unless the accent is too light for it.
     on_accent = "#ffffff" if contrast(accent, "#ffffff") >= 4.5 else "#1b1d22"
     return f":root{{--prefill-accent:{accent};--prefill-accent-text:{on_accent};--prefill-radius:{radius}}}\n"
@@ -48,13 +48,3 @@ def theme_context() -> dict[str, Any]:
     """For every template: the embed's theme choices (they go into the page)."""
     accent, mode = page_theme()
     return {"theme_accent": accent, "theme_mode": mode}
-
-
-@bp.get("/theme.css")
-def theme_css() -> Response:
-    cfg = current_app.config
-    accent = page_theme()[0] or (cfg["THEME_ACCENT"] if HEX.match(cfg["THEME_ACCENT"] or "") else "#1f4fd1")
-    radius = cfg["THEME_RADIUS"] if RADIUS.match(cfg["THEME_RADIUS"] or "") else "6px"
-    response = Response(_css(accent.lower(), radius), mimetype="text/css")
-    response.headers["Cache-Control"] = "public, max-age=3600"
-    return response

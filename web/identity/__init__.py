@@ -1,0 +1,1 @@
+"""Who is asking: the request's session and identity, and the proofs that make a claim trusted."""

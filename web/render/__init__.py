@@ -1,0 +1,1 @@
+"""Resolved forms into HTML and JSON: compiled pages, theme, languages, versioned scripts."""

@@ -1,0 +1,1 @@
+"""The JSON API's request bodies and answers as marshmallow schemas (they also feed /openapi.json)."""

@@ -1,0 +1,1 @@
+"""One blueprint module per surface; each registers its routes and nothing else."""
