@@ -148,7 +148,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from web.plumbing.errors import register_error_handlers
     from web.plumbing.headers import security_headers
     from web.plumbing.limits import init_limits
-    from web.plumbing.logs import init_logging
+    from web.plumbing.logs import configure_logging, init_logging
     from web.render.compiled import parts_bytes
     from web.render.i18n import init_i18n
     from web.render.pages import fragment_bytes, page_bytes
@@ -160,6 +160,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                 static_folder="static")
     load_config(app, config)
     cfg = app.config
+    configure_logging(cfg)  # first: loading the providers below may log
     app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
     app.session_interface = NoCookieSessions()  # identity lives in the database, not in flask.session
     app.wsgi_app = ChunkedBodyLimit(app.wsgi_app, cfg["MAX_BODY_BYTES"])  # type: ignore[method-assign]
