@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -13,6 +14,7 @@ from forms.resolve import ResolvedForm
 from forms.schema import humanize
 from forms.validate import looks_like_email
 from store import cursor as cursors
+from store.once import use_once
 from store.session_change import SessionChange
 from store.sessions import SessionRow
 from web.identity.current import current_identity
@@ -106,7 +108,9 @@ def verify(body: dict[str, Any], warnings: list[str]) -> tuple[bool, dict[str, A
             raise IdentityUnverified("userHash does not match userId.")
     trusted: dict[str, Any] = {}
     if token:
-        trusted = verify_identity_token(keys, token, body["userId"], current_app.config["IDENTITY_TOKEN_AUDIENCE"])
+        current_session()  # a stale bearer session is its 401 before a single-use token (jti) is spent
+        trusted = verify_identity_token(keys, token, body["userId"], current_app.config["IDENTITY_TOKEN_AUDIENCE"],
+                                        spend=partial(use_once, state().db))
         problem = bodies.shape_problem(trusted)
         if problem:
             raise ValidationFailed(fields={"identityToken": [f"Claims are not acceptable: {problem}"]})
