@@ -16,7 +16,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 PORT ?= 5000
 run: $(STAMP)
 	PREFILL_DEMO=1 PREFILL_DEV=1 PORT=$(PORT) IDENTITY_SECRET=$${IDENTITY_SECRET:-demo-identity-secret-change-me-0123456789} \
-	WEBHOOK_URL=$${WEBHOOK_URL:-http://127.0.0.1:$(PORT)/demo/webhook} WEBHOOK_SECRET=$${WEBHOOK_SECRET:-demo-webhook-secret} \
+	WEBHOOK_URL=$${WEBHOOK_URL:-http://127.0.0.1:$(PORT)/demo/webhook} WEBHOOK_SECRET=$${WEBHOOK_SECRET:-whsec_ZGVtby13ZWJob29rLXNlY3JldC1ub3QtZm9yLXByb2Q=} \
 	$(BIN)/python app.py
 
 worker: $(STAMP)
