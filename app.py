@@ -72,8 +72,14 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "RATELIMIT_ENABLED": (_bool, True),
     "RATELIMIT_STORAGE_URI": (str, "memory://"),
     "RATELIMIT_KEY_PREFIX": (str, "prefill"),  # the Redis key prefix: one per deployment sharing a Redis
+    # Per session (a request without one: per address); "_ADDRESS", the per-address ceiling, is 10x unless set.
     "RATELIMIT_IDENTITY": (str, "30/minute;300/hour"),
+    "RATELIMIT_IDENTITY_ADDRESS": (str, None),
     "RATELIMIT_SUBMIT": (str, "10/minute;100/hour"),
+    "RATELIMIT_SUBMIT_ADDRESS": (str, None),
+    "RATELIMIT_ADHOC": (str, "30/minute;300/hour"),  # ad-hoc resolutions: /api/forms/resolve, the panel's render
+    "RATELIMIT_ADHOC_ADDRESS": (str, None),
+    "RATELIMIT_ADMIN_FAILURES": (str, "10/minute;100/hour"),  # wrong admin keys, per address
     "ENGINE_CACHE_SIZE": (int, 4096),  # entries per cache, at most
     "ENGINE_CACHE_MB": (float, 24.0),  # bytes, all caches of one worker together
     "GC_FREEZE_EVERY": (int, 1000),  # requests between freezes of long-lived objects (web.plumbing.collector); 0: off
@@ -149,6 +155,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from web.plumbing.headers import security_headers
     from web.plumbing.limits import init_limits
     from web.plumbing.logs import configure_logging, init_logging
+    from web.render.assets import init_static
     from web.render.compiled import parts_bytes
     from web.render.i18n import init_i18n
     from web.render.pages import fragment_bytes, page_bytes
@@ -205,6 +212,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for bp in (api.bp, adhoc.bp, html.bp, widget.bp, theme.bp, admin.bp, health.bp, openapi.bp):
         app.register_blueprint(bp)
     app.context_processor(theme_context)
+    init_static(app)  # static/ gzipped, linked and cached by version
     init_i18n(app)
     if cfg["PREFILL_DEMO"]:
         app.register_blueprint(demo.bp)

@@ -47,3 +47,15 @@ def test_radio_options_are_one_per_line_in_normal_weight(running, page, theme):
     legend = page.locator("fieldset legend").evaluate("e => getComputedStyle(e).fontWeight")
     label = page.locator("label[for=email]").evaluate("e => getComputedStyle(e).fontWeight")
     assert legend == label == "600"
+
+
+def test_the_pages_stylesheets_arrive_compressed_and_cached_for_a_year(running, page):
+    """Defect 14, as the browser sees it: prefill.css gzipped, both stylesheets by version."""
+    sheets: dict[str, dict[str, str]] = {}
+    page.on("response", lambda r: sheets.__setitem__(r.url.split("?")[0].rsplit("/", 1)[-1], r.all_headers())
+            if r.request.resource_type == "stylesheet" else None)
+    page.goto(f"{running.base}/forms/refund")
+    assert set(sheets) == {"prefill.css", "theme.css"}
+    assert sheets["prefill.css"]["content-encoding"] == "gzip"
+    for headers in sheets.values():
+        assert headers["cache-control"] == "public, max-age=31536000, immutable"
