@@ -123,6 +123,14 @@ class UserMismatch(Conflict):
     code, message = "user_mismatch", "userId is not the session's user."
 
 
+class SessionRotated(Conflict):
+    """A cookie's token that a sign-in or sign-out gave a new one moments ago."""
+
+    code = "session_rotated"
+    message = ("The session signed in or out in another request and its cookie was replaced; "
+               "retry with the new cookie (a browser already holds it).")
+
+
 class IdempotencyConflict(Conflict):
     code = "idempotency_conflict"
     message = "This Idempotency-Key was already used with a different request."

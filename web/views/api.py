@@ -167,7 +167,7 @@ def user() -> tuple[Response, int]:
     claims = _claims(body)
     _claim_warnings(body["userId"], claims, warnings)
     with change_session() as tx:
-        tx.update_user(claims)
+        tx.update_user(body["userId"], claims)  # checked again on the locked row
     return identity_answer(warnings)
 
 
@@ -199,7 +199,7 @@ def update() -> tuple[Response, int]:
                               "name": user_part.get("name"), "userMetadata": user_part.get("userMetadata"),
                               "metadata": user_part.get("metadata")})
             _claim_warnings(user_part["userId"], claims, warnings)
-            steps.append(lambda tx: tx.update_user(claims))
+            steps.append(lambda tx: tx.update_user(user_part["userId"], claims))
     if session_part:
         bodies.check_metadata(session_part["metadata"], "session.metadata")
         steps.append(lambda tx: tx.update_session_metadata(session_part["metadata"]))
