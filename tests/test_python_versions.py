@@ -132,3 +132,13 @@ def test_pyproject_says_which_pythons_are_supported():
     assert versions == ["3.11", "3.12", "3.13"]
     makefile = (ROOT / "Makefile").read_text()  # CI's second run covers the same range
     assert "SUPPORTED := (3, 11) <= sys.version_info[:2] <= (3, 13)" in makefile
+
+
+@pytest.mark.parametrize("depth", [40, 900, 5000])
+def test_a_deep_schema_posted_to_the_panel_is_a_400_on_every_python(make_app, depth):
+    """The panel's ad-hoc render parses a form field: a RecursionError there was a 500 on 3.11 (a 400 on 3.13)."""
+    c = make_app(ADHOC_FORMS=True).test_client()
+    token = c.post("/api/session", json={}).json["sessionToken"]
+    schema = '{"fields": [{"name": "a", "x": ' + "[" * depth + "]" * depth + "}]}"
+    r = c.post("/widget/adhoc/render", data={"prefill_schema": schema}, headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 400, r.get_data(as_text=True)[:300]

@@ -8,13 +8,12 @@ frame receives it by ``postMessage``. No token ever travels in a URL.
 
 from __future__ import annotations
 
-import json
 from functools import partial
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
-from forms.errors import IdentityUnverified, InvalidSession, ValidationFailed
+from forms.errors import IdentityUnverified, InvalidJSON, InvalidSession, ValidationFailed
 from store.once import use_once
 from web.identity.current import current_identity
 from web.identity.session import ensure_session, request_token
@@ -82,9 +81,9 @@ def _bearer_only() -> None:
 
 
 def _posted_schema() -> dict[str, Any]:
-    try:
-        schema = json.loads(request.form.get("prefill_schema", ""))
-    except ValueError:
+    try:  # bounded in depth: json's own recursion limit differs by Python version
+        schema = bodies.parse_json(request.form.get("prefill_schema", ""))
+    except InvalidJSON:
         schema = None
     if not isinstance(schema, dict):
         raise ValidationFailed(fields={"prefill_schema": ["Send the form's schema as a JSON object."]})
