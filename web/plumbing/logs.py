@@ -94,6 +94,9 @@ def configure_logging(cfg: Mapping[str, Any]) -> None:
     if not root.handlers:
         root.addHandler(make_handler(cfg["LOG_FORMAT"]))
         root.setLevel(cfg["LOG_LEVEL"])
+        # A first migration's "Running upgrade" lines are worth seeing; Alembic's
+        # seven "setup plugin" lines before them are not.
+        logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 def init_logging(app: Flask) -> None:
