@@ -32,5 +32,6 @@ def test_opening_a_client_registered_form_logs_no_error(env):  # noqa: F811
     assert page.evaluate("prefill.showForm('support_ticket')") == {"success": True}
     assert page.locator("#prefill-panel iframe").get_attribute("title") == "Contact support"
     panel_frame(page)
+    page.wait_for_timeout(300)  # events still on their way
     assert seen == {"console": [], "failed": []}
     assert not [line for line in env["log"].lines if line.startswith("GET /api/forms/nps")]
