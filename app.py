@@ -40,6 +40,8 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "IDENTITY_SECRETS": (str, None),  # "kid=secret,kid=secret": HS256 keys by kid (rotation)
     "IDENTITY_PUBLIC_KEYS": (str, None),  # a PEM or JWKS file of public keys: RS256, ES256, EdDSA
     "IDENTITY_TOKEN_AUDIENCE": (str, None),
+    # With a key: "required" (the default) refuses an identify without a proof; "optional" takes it as a claim.
+    "IDENTITY_VERIFICATION": (str, None),
     "SESSION_TTL_DAYS": (float, 30.0),
     "SESSION_COOKIE_SECURE": (_bool, False),
     "MAX_BODY_BYTES": (int, 1024 * 1024),
@@ -103,9 +105,28 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
         app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'prefill.sqlite3'}"
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path) / "secret_key")
+    app.config["IDENTITY_VERIFICATION"] = _verification_mode(app.config)
     if app.config["WEBHOOK_URL"] and not app.config["WEBHOOK_SECRET"]:
         raise RuntimeError("WEBHOOK_URL is set but WEBHOOK_SECRET is not: deliveries must be signed.")
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_BODY_BYTES"]
+
+
+VERIFICATION_MODES = ("required", "optional")
+
+
+def _verification_mode(cfg: Mapping[str, Any]) -> str | None:
+    """``IDENTITY_VERIFICATION`` checked: "required" or "optional" with a key
+    configured ("required" when unset), None without one. Anything else stops
+    start-up: a typo must not quietly decide whether proofs are needed."""
+    raw = cfg["IDENTITY_VERIFICATION"]
+    mode = str(raw).strip().lower() if raw is not None else ""
+    keyed = any(cfg.get(k) for k in ("IDENTITY_SECRET", "IDENTITY_SECRETS", "IDENTITY_PUBLIC_KEYS"))
+    if mode and mode not in VERIFICATION_MODES:
+        raise RuntimeError(f"IDENTITY_VERIFICATION is {raw!r}: it must be 'required' or 'optional'.")
+    if mode and not keyed:
+        raise RuntimeError(f"IDENTITY_VERIFICATION={mode} needs a key to check proofs with: set IDENTITY_SECRET, "
+                           "IDENTITY_SECRETS or IDENTITY_PUBLIC_KEYS (without one, every identity is a claim).")
+    return (mode or "required") if keyed else None
 
 
 def _instance_secret(key_file: Path) -> str:

@@ -83,6 +83,7 @@ class IdentityKeys:
     by_kid: dict[str, VerifyKey] = field(default_factory=dict)
     kidless: dict[str, VerifyKey] = field(default_factory=dict)  # by algorithm
     hmac_secrets: tuple[str, ...] = ()  # what a userHash may be made with
+    required: bool = True  # IDENTITY_VERIFICATION: False ("optional") takes an identify without proof as a claim
 
     @classmethod
     def from_config(cls, cfg: Any) -> IdentityKeys:
@@ -103,6 +104,7 @@ class IdentityKeys:
                 else:
                     keys.by_kid[key.kid] = key
         keys.hmac_secrets = tuple(hs)
+        keys.required = cfg.get("IDENTITY_VERIFICATION") != "optional"
         return keys
 
     @property

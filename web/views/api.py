@@ -100,7 +100,12 @@ def verify(body: dict[str, Any], warnings: list[str]) -> tuple[bool, dict[str, A
             warnings.append("userHash was ignored: identity verification is not configured.")
         return False, {}
     if not token and not given_hash:
-        raise IdentityUnverified("Identity verification is on: send userHash or identityToken.")
+        if keys.required:
+            raise IdentityUnverified("Identity verification is required: send the userHash or identityToken your "
+                                     "backend made for this userId.")
+        warnings.append("No userHash or identityToken: the identity is only claimed (IDENTITY_VERIFICATION=optional);"
+                        " it pre-fills but is not trusted.")
+        return False, {}
     if given_hash is not None:
         if not keys.hmac_secrets:
             raise IdentityUnverified("userHash needs IDENTITY_SECRET or IDENTITY_SECRETS; send an identityToken.")
@@ -123,7 +128,20 @@ def prepare_identify(body: dict[str, Any], warnings: list[str]) -> Callable[[Ses
     claims = _claims(body)
     _claim_warnings(body["userId"], claims, warnings)
     verified, trusted = verify(body, warnings)
-    return lambda tx: tx.identify(body["userId"], claims, trusted, verified)
+    user_id = body["userId"]
+    if verified or not state().keys.enabled:
+        return lambda tx: tx.identify(user_id, claims, trusted, verified)
+
+    def claim(tx: SessionChange) -> None:
+        # IDENTITY_VERIFICATION=optional: no proof. For the user this session is
+        # already verified as, that proves nothing new and loses nothing: the
+        # claims merge as updateUser's do. Any other user is a claimed identity.
+        if tx.row.who == (user_id, True):
+            tx.update_user(user_id, claims)
+        else:
+            tx.identify(user_id, claims, {}, False)
+
+    return claim
 
 
 def identify_session(body: dict[str, Any], warnings: list[str]) -> None:
