@@ -1,5 +1,6 @@
-"""``flask --app app prefill …``: the worker, migrations, and the author tools
-(``forms``, ``render``/``preview`` with ``--explain``, ``check``)."""
+"""``flask --app app prefill …``: the worker, migrations, the author tools
+(``forms``, ``render``/``preview`` with ``--explain``, ``check``), and
+``widget-version`` for the install snippet."""
 
 from __future__ import annotations
 
@@ -178,5 +179,13 @@ def register_cli(app: Flask) -> None:
                    f"{errors} errors, {warnings} warnings")
         if errors:
             sys.exit(1)
+
+    @group.command("widget-version")
+    def widget_version_cmd() -> None:
+        """widget.js's version: the VERSION of the install snippet's /widget.js?v=VERSION."""
+        from web.render.assets import widget_version
+
+        with app.app_context():
+            click.echo(widget_version())
 
     app.cli.add_command(group)

@@ -1,17 +1,12 @@
-/* The demo host page (make run): the install snippet, then sign-in buttons that ask
- * "the integrator's backend" (/demo/widget/identity) for a signed identity. On a
- * real site the snippet is the two lines of docs/widget.md. */
-!function (w) {
-  if (w.prefill) return;
-  var p = w.prefill = { q: [] };
-  ["identify", "updateUser", "updateSession", "update", "resetUser", "clearIdentity", "getVisitorId",
-    "showForm", "registerFormSchema", "hideForm", "on"].forEach(function (m) {
-    p[m] = function () {
-      var a = [].slice.call(arguments);
-      return new Promise(function (r) { p.q.push([m, a, r]); });
-    };
-  });
-}(window);
+/* The demo host page (make run): the install snippet's stub (docs/widget.md's, to the
+ * byte: this page's CSP allows no inline script, so it comes from here), then sign-in
+ * buttons that ask "the integrator's backend" (/demo/widget/identity) for a signed
+ * identity. */
+!function(w){if(w.prefill)return;var p=w.prefill={q:[]};function add(n,f){n.split(" ").forEach(function(m){
+p[m]=function(){return f([m,[].slice.call(arguments)])}})}
+add("identify updateUser updateSession update resetUser clearIdentity showForm",function(e){return new Promise(function(r){
+e[2]=r;p.q.push(e)})});add("hideForm registerFormSchema",function(e){p.q.push(e)});add("getVisitorId",function(){return null});
+add("on",function(e){var u;e[2]=function(f){u=f};p.q.push(e);return function(){var i=p.q.indexOf(e);i<0?u&&u():p.q.splice(i,1)}})}(window);
 
 (function () {
   var who = document.getElementById("demo-who"), events = document.getElementById("demo-events");

@@ -26,8 +26,9 @@ from werkzeug.serving import make_server
 
 from app import ROOT, create_app
 from tests.conftest import SECRET, TEST_PROVIDERS, proof, wipe
-from tests.test_widget_docs import install_stub
+from tests.test_widget_docs import install_snippet
 from web.identity.verify import sign_identity_token
+from web.render.assets import widget_version
 
 CHROMIUM = os.environ.get("PREFILL_CHROMIUM", "/usr/bin/chromium")
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -35,14 +36,13 @@ pytestmark = pytest.mark.skipif(
     not shutil.which(CHROMIUM) and os.environ.get("PREFILL_REQUIRE_BROWSER") != "1",
     reason="Chromium not installed (make test installs it)")
 
-STUB = install_stub()  # docs/widget.md's install snippet, as printed
 
 
 class Site:
     """The integrator's site: host pages, and its backend signing identities."""
 
     def __init__(self) -> None:
-        self.prefill = ""
+        self.prefill = self.version = ""
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.port = self.server.server_port
         self.origin = f"http://localhost:{self.port}"
@@ -88,12 +88,18 @@ class Site:
             ident.update(proof(q["user"], **({"plan": q["plan"]} if q.get("plan") else {})))
             calls += f"prefill.identify({json.dumps(ident)}).then(function(r){{log.push(['identify',r])}});"
             calls += ("prefill.updateSession({metadata:{page:'pricing'}}).then(function(r){log.push(['session',r])});")
-        calls += "prefill.getVisitorId().then(function(v){log.push(['visitorId',v])});"
+        calls += ("log.push(['visitorIdBeforeLoad',prefill.getVisitorId()]);"
+                  "prefill.on('ready',function(d){log.push(['visitorId',d.visitorId])});")
         calls += ("prefill.on('formSubmitted',function(d){log.push(['formSubmitted',d])});"
                   "window.addEventListener('message',function(e){if(e.data&&e.data.type)log.push(['message',e.data.type,e.data.data])});")
+        # docs/widget.md's install snippet as printed; the page's own calls go between the stub and widget.js.
+        stub, widget = self.snippet().rsplit("<script async", 1)
         launcher = f' data-form="{escape(q["launcher"])}"' if q.get("launcher") else ""
-        return (head + f"<script>window.log=[];{STUB}{calls}</script>"
-                f'<script async src="{self.prefill}/widget.js"{launcher}></script></body></html>')
+        widget = "<script async" + widget.replace(' data-form="support_ticket"', launcher)
+        return head + f"{stub}<script>window.log=[];{calls}</script>{widget}</body></html>"
+
+    def snippet(self) -> str:
+        return install_snippet(self.prefill, self.version)
 
 
 class RequestLog:
@@ -124,6 +130,8 @@ def env(sqlite_url: str, browser: Any) -> Iterator[dict[str, Any]]:
     srv = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     site.prefill = f"http://127.0.0.1:{srv.server_port}"
+    with app.app_context():
+        site.version = widget_version()
     context = browser.new_context()
     tokens: list[str] = []
     yield {"site": site, "prefill": site.prefill, "app": app, "log": log, "context": context, "tokens": tokens}
@@ -191,6 +199,9 @@ def test_queued_calls_replay_in_order_and_the_visitor_id_survives_a_reload(env):
     assert next(entry[1] for entry in log if entry[0] == "session")["sessionMetadata"] == {"page": "pricing"}
     visitor = next(entry[1] for entry in log if entry[0] == "visitorId")
     assert re.fullmatch(r"v_\d+_[a-z0-9]+", visitor)
+    assert next(entry[1] for entry in log if entry[0] == "visitorIdBeforeLoad") is None  # the stub's answer
+    assert page.evaluate("prefill.getVisitorId()") == visitor  # synchronous once loaded
+    assert f"GET /widget.js?v={env['site'].version} " in "\n".join(env["log"].lines)  # the snippet's versioned URL
     api = [line.split()[1] for line in env["log"].lines if line.startswith("POST /api/")]
     assert api == ["/api/session", "/api/identify", "/api/session/metadata"]  # the queue's order
     types = [entry[1] for entry in log if entry[0] == "message"]
@@ -314,7 +325,7 @@ def test_foreign_messages_are_ignored_and_unlisted_sites_are_refused(env, browse
     token = page.evaluate(f"localStorage.getItem('prefill:session:{env['prefill']}')")
     env["tokens"].append(token)
     foreign = Site()
-    foreign.prefill = env["prefill"]
+    foreign.prefill, foreign.version = env["prefill"], env["site"].version
     try:
         context = browser.new_context()
         evil = context.new_page()
