@@ -335,7 +335,9 @@ add("on",function(e){var u;e[2]=function(f){u=f};p.q.push(e);return function(){v
         return new Promise(function (resolve) { queued.push([fn, args, resolve]); });
       };
     }
-    var api = {
+    // The stub's object becomes the API: a reference to window.prefill taken before load works on.
+    var api = before && Array.isArray(before.q) ? before : {};
+    var methods = {
       loaded: true,
       identify: whenReady(safe(function (p) { return identityCall("/api/identify", p); })),
       updateUser: whenReady(safe(function (p) { return identityCall("/api/user", p); })),
@@ -357,6 +359,7 @@ add("on",function(e){var u;e[2]=function(f){u=f};p.q.push(e);return function(){v
         return function () { handlers[event] = (handlers[event] || []).filter(function (h) { return h !== fn; }); };
       }
     };
+    for (var name in methods) api[name] = methods[name];
     api.clearIdentity = api.resetUser;
     w.prefill = api;
 

@@ -15,6 +15,7 @@ import shutil
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -43,6 +44,7 @@ class Site:
 
     def __init__(self) -> None:
         self.prefill = self.version = ""
+        self.pages: dict[str, str] = {}
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.port = self.server.server_port
         self.origin = f"http://localhost:{self.port}"
@@ -60,6 +62,8 @@ class Site:
                 q = {k: v[0] for k, v in parse_qs(url.query).items()}
                 if url.path == "/cookie":  # a cookie seen here proves what the browser sent
                     body = self.headers.get("Cookie", "")
+                elif url.path in site.pages:  # a page a test wrote
+                    body = site.pages[url.path]
                 else:
                     body = site.page(url.path, q)
                 data = body.encode()
@@ -115,8 +119,10 @@ class RequestLog:
         return self.app(environ, start_response)
 
 
-@pytest.fixture
-def env(sqlite_url: str, browser: Any) -> Iterator[dict[str, Any]]:
+@contextmanager
+def running(sqlite_url: str, browser: Any, **config: Any) -> Iterator[dict[str, Any]]:
+    """Prefill (with ``config``) and the integrator's site, live, and a browser context;
+    on the way out, checks that no token reached Prefill in a URL or a Referer."""
     wipe(sqlite_url)
     site = Site()
     app = create_app({"DATABASE_URL": sqlite_url, "SECRET_KEY": "widget", "AUTO_MIGRATE": False,
@@ -124,7 +130,7 @@ def env(sqlite_url: str, browser: Any) -> Iterator[dict[str, Any]]:
                       "PREFILL_PROVIDER_MODULES": [TEST_PROVIDERS], "WIDGET_ORIGINS": site.origin,
                       "ADHOC_FORMS": True,
                       # Any localhost page may frame forms; only the site in WIDGET_ORIGINS may hand them a session.
-                      "FRAME_ANCESTORS": "'self' http://localhost:*"})
+                      "FRAME_ANCESTORS": "'self' http://localhost:*", **config})
     log = RequestLog(app.wsgi_app)
     app.wsgi_app = log  # type: ignore[method-assign]
     srv = make_server("127.0.0.1", 0, app, threaded=True)
@@ -134,20 +140,29 @@ def env(sqlite_url: str, browser: Any) -> Iterator[dict[str, Any]]:
         site.version = widget_version()
     context = browser.new_context()
     tokens: list[str] = []
-    yield {"site": site, "prefill": site.prefill, "app": app, "log": log, "context": context, "tokens": tokens}
-    # Whatever the test did: no session or identity token ever reached Prefill in a URL or a Referer.
-    for page in context.pages:
-        read = "Object.keys(localStorage).map(function(k){return localStorage.getItem(k)})"
-        stored = page.evaluate(read) if page.url.startswith(site.origin) else []
-        tokens.extend(t for t in stored if t and not t.startswith("v_"))
-    context.close()
-    srv.shutdown()
-    site.server.shutdown()
-    seen = "\n".join(log.lines)
-    assert "token=" not in seen and "eyJ" not in seen, seen
-    for token in tokens:
-        assert token not in seen
-    app.extensions["prefill"].db.dispose()
+    env = {"site": site, "prefill": site.prefill, "app": app, "log": log, "context": context, "tokens": tokens}
+    try:
+        yield env
+        # Whatever the test did: no session or identity token ever reached Prefill in a URL or a Referer.
+        for page in env["context"].pages:  # a test may have replaced the context
+            read = "Object.keys(localStorage).map(function(k){return localStorage.getItem(k)})"
+            stored = page.evaluate(read) if page.url.startswith(site.origin) else []
+            tokens.extend(t for t in stored if t and not t.startswith("v_"))
+        seen = "\n".join(log.lines)
+        assert "token=" not in seen and "eyJ" not in seen, seen
+        for token in tokens:
+            assert token not in seen
+    finally:
+        env["context"].close()
+        srv.shutdown()
+        site.server.shutdown()
+        app.extensions["prefill"].db.dispose()
+
+
+@pytest.fixture
+def env(sqlite_url: str, browser: Any) -> Iterator[dict[str, Any]]:
+    with running(sqlite_url, browser) as env:
+        yield env
 
 
 LOADED = "window.prefill && window.prefill.loaded && log.some(function(l){return l[0]==='visitorId'})"
@@ -213,6 +228,48 @@ def test_queued_calls_replay_in_order_and_the_visitor_id_survives_a_reload(env):
     assert page.evaluate("fetch(" + json.dumps(env["prefill"] + "/api/me") + ", {headers: {Authorization: "
                          "'Bearer ' + localStorage.getItem('prefill:session:" + env["prefill"] + "')}})"
                          ".then(function(r){return r.json()})")["userId"] == "u1"  # same session after reload
+
+
+# An effect as React runs it under StrictMode: mount, clean up, mount again; before widget.js has loaded.
+BEFORE_LOAD = """() => {
+  window.seen = [];
+  window.early = window.prefill;  // a reference kept from before load
+  const effect = () => prefill.on("ready", (d) => seen.push(["ready", d.visitorId]));
+  let cleanup = effect();
+  const answer = {cleanup: typeof cleanup, thenable: !!(cleanup && cleanup.then)};
+  cleanup();  // StrictMode's cleanup: this subscription never fires
+  window.cleanup = effect();
+  window.later = prefill.on("identityUpdate", () => seen.push(["unsubscribed after load"]));
+  prefill.on("identityUpdate", (d) => seen.push(["identityUpdate", d.userId]));
+  return {...answer, loaded: !!prefill.loaded, visitorId: prefill.getVisitorId(), hideForm: typeof prefill.hideForm(),
+          registerFormSchema: typeof prefill.registerFormSchema({}), identify: prefill.identify({}) instanceof Promise};
+}"""
+
+
+def test_an_effect_subscribing_before_widget_js_has_loaded_gets_a_cleanup_and_its_events(env):
+    """The stub's on() returns the unsubscribe function at once (React calls an effect's
+    cleanup; a Promise there unmounted the whole app), keeps the subscription until
+    widget.js loads, and drops it when unsubscribed first."""
+    page = env["context"].new_page()
+    held: list[Any] = []
+    page.route(f"{env['prefill']}/widget.js*", lambda route: held.append(route))  # held until the test lets it go
+    page.goto(f"{env['site'].origin}/", wait_until="domcontentloaded")
+    page.wait_for_function("window.log && log.length >= 1")
+    before = page.evaluate(BEFORE_LOAD)
+    assert before == {"cleanup": "function", "thenable": False, "loaded": False, "visitorId": None,
+                      "hideForm": "undefined", "registerFormSchema": "undefined", "identify": True}
+    assert len(held) == 1
+    held[0].continue_()
+    page.wait_for_function(LOADED)
+    visitor = page.evaluate("prefill.getVisitorId()")
+    assert page.evaluate("seen") == [["ready", visitor]]  # once: the cleaned-up subscription never fired
+    assert page.evaluate("early === prefill && early.getVisitorId()") == visitor  # the early reference is the API
+    page.evaluate("later()")  # unsubscribing after load works too
+    ident = json.dumps({"userId": "u1", **proof("u1")})
+    assert page.evaluate(f"early.identify({ident})")["verified"] is True
+    page.wait_for_function("seen.length === 2")
+    assert page.evaluate("seen")[1] == ["identityUpdate", "u1"]
+    assert page.evaluate("typeof cleanup") == "function"
 
 
 def test_signed_identity_prefills_locks_and_unlocks_enterprise_priorities(env):

@@ -18,9 +18,9 @@ from tests.conftest import SECRET
 DOC = ROOT / "docs" / "widget.md"
 
 
-def snippet(name: str) -> str:
-    match = re.search(rf"<!-- snippet: {name} -->\n```\w*\n(.*?)```", DOC.read_text(), re.S)
-    assert match, f"docs/widget.md has no snippet {name!r}"
+def snippet(name: str, doc: Path = DOC) -> str:
+    match = re.search(rf"<!-- snippet: {name} -->\n```\w*\n(.*?)```", doc.read_text(), re.S)
+    assert match, f"{doc.relative_to(ROOT)} has no snippet {name!r}"
     return match.group(1)
 
 
@@ -75,7 +75,7 @@ def test_the_node_minting_example_makes_a_link_that_works_once(wapp):
 
 def api_methods() -> set[str]:
     widget = (ROOT / "static" / "widget.js").read_text()
-    api = set(re.findall(r"^      (\w+): ", widget.split("var api = {", 1)[1].split("};", 1)[0], re.M))
+    api = set(re.findall(r"^      (\w+): ", widget.split("var methods = {", 1)[1].split("};", 1)[0], re.M))
     return (api | {"clearIdentity"}) - {"loaded"}
 
 
