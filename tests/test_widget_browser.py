@@ -272,6 +272,27 @@ def test_an_effect_subscribing_before_widget_js_has_loaded_gets_a_cleanup_and_it
     assert page.evaluate("typeof cleanup") == "function"
 
 
+# The stub of the snippet before this one: pages not yet updated still work with today's widget.js.
+OLD_STUB = """!function(w){if(w.prefill)return;var p=w.prefill={q:[]};["identify","updateUser","updateSession","update",
+"resetUser","clearIdentity","getVisitorId","showForm","registerFormSchema","hideForm","on"].forEach(function(m){
+p[m]=function(){var a=[].slice.call(arguments);return new Promise(function(r){p.q.push([m,a,r])})}})}(window);"""
+
+
+def test_a_page_with_the_previous_snippet_s_stub_still_works(env):
+    site = env["site"]
+    ident = json.dumps({"userId": "u1", **proof("u1")})
+    site.pages["/old"] = (f"<!doctype html><title>Shop</title><script>window.log=[];{OLD_STUB}"
+                          f"prefill.identify({ident}).then(function(r){{log.push(['identify',r])}});"
+                          "prefill.on('ready',function(d){log.push(['ready',d])})"
+                          ".then(function(off){log.push(['off',typeof off])});"
+                          f'</script><script async src="{site.prefill}/widget.js"></script>')
+    page = env["context"].new_page()
+    page.goto(f"{site.origin}/old")
+    page.wait_for_function("log.length === 3")
+    log = dict((entry[0], entry[1]) for entry in page.evaluate("log"))
+    assert log["identify"]["verified"] is True and log["off"] == "function" and log["ready"]["visitorId"]
+
+
 def test_signed_identity_prefills_locks_and_unlocks_enterprise_priorities(env):
     page = host(env, user="u1", plan="enterprise")
     assert show(page) == {"success": True}
