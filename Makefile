@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-other-python which-python lint bench bench-smoke wrk worker chromium postgres redis clean
+.PHONY: run test test-other-python which-python lint bench bench-smoke wrk worker chromium postgres redis clean widget-package
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || test -n "$(PY)" || { echo "No Python 3.11 or later found (python3.13 ... python3): install one, or set PY=/path/to/python" >&2; exit 1; }
@@ -36,6 +36,17 @@ $(AXE): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(AXE)
 
+# The npm package @prefill/widget (npm/widget): packed by `npm pack` as it would be published,
+# and that tarball installed into node_modules as an integrator installs it, for the apps under
+# tests/apps (tests/test_npm_package_browser.py). Again only when one of its inputs changed.
+WIDGET_PKG := node_modules/@prefill/widget/package.json
+$(WIDGET_PKG): $(AXE) static/widget.js $(wildcard npm/widget/*.json npm/widget/*.mjs npm/widget/*.md npm/widget/src/*)
+	rm -f npm/widget/prefill-widget-*.tgz
+	cd npm/widget && npm pack --silent >/dev/null
+	npm install --no-save --no-audit --no-fund --loglevel=error ./npm/widget/prefill-widget-*.tgz
+	touch $@
+widget-package: $(WIDGET_PKG)
+
 # The PostgreSQL tests must run: start the local server when it is down.
 postgres:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
@@ -49,7 +60,7 @@ redis:
 	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null
 	@for i in $$(seq 1 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && exit 0; sleep 1; done; echo "Redis did not start" >&2; exit 1
 
-test: $(STAMP) $(AXE) chromium postgres redis wrk
+test: $(STAMP) $(AXE) $(WIDGET_PKG) chromium postgres redis wrk
 	$(BIN)/ruff check .
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) PREFILL_REQUIRE_POSTGRES=1 PREFILL_REQUIRE_BROWSER=1 PREFILL_CHROMIUM=$(CHROMIUM) \
 		$(BIN)/python -m pytest -q
