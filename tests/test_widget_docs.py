@@ -1,6 +1,7 @@
 """docs/widget.md's examples, run: the install snippet (in the browser tests,
 which use it as printed), the embed-link minting in Python and in Node, and
-the framework examples' calls against widget.js's API."""
+that the framework examples go through the npm package's bindings (which
+tests/test_npm_package_browser.py runs in React, Next.js and Vue apps)."""
 
 from __future__ import annotations
 
@@ -152,13 +153,11 @@ def test_the_stub_as_printed_answers_as_the_loaded_api_does():
 
 
 @pytest.mark.parametrize("name", ["react", "next", "vue"])
-def test_the_framework_examples_call_only_the_documented_api(name):
-    """Not run in React, Next.js or Vue (none is installed here): their calls are
-    checked against widget.js, and that window is touched only in effects."""
+def test_the_framework_examples_go_through_the_bindings(name):
+    """tests/test_npm_package_browser.py runs them in React, Next.js and Vue apps; here,
+    that they use @prefill/widget's bindings and never reach for window.prefill themselves."""
     text = snippet(name)
-    calls = set(re.findall(r"window\.prefill\.(\w+)", text))
-    assert calls == {"identify", "resetUser"}
-    assert "useEffect" in text or "watch(" in text
+    assert f"@prefill/widget/{'vue' if name == 'vue' else 'react'}" in text and "window.prefill" not in text
 
 
 def test_the_doc_states_the_real_gzipped_size():
