@@ -129,6 +129,8 @@ BUILDS: dict[str, tuple[list[Path], list[str | Path], dict[str, str] | None]] = 
                                      "--define:process.env.NODE_ENV=\"development\"",
                                      f"--outfile={APPS}/react/dist/app-dev.js"], None),
     "vue": ([APPS / "vue"], ["node", APPS / "vue" / "build.mjs", APPS / "vue" / "dist" / "app.js"], None),
+    "package": ([APPS / "package", APPS / "ts" / "docs-package.ts"],
+                [*ESBUILD, APPS / "package" / "main.js", f"--outfile={APPS}/package/dist/app.js"], None),
     "next": ([APPS / "next"], [BIN / "next", "build", APPS / "next"],
              {"NEXT_PUBLIC_PREFILL_URL": PREFILL, "NEXT_TELEMETRY_DISABLED": "1"}),
 }
@@ -175,7 +177,8 @@ class Host(ThreadingHTTPServer):
     """The integrator's site for the esbuild apps: their pages and files, and its backend
     (a first-party cookie session; /api/prefill-proof makes the userHash, 400 ms late)."""
 
-    PAGES = {"/react/": "/react/app.js", "/react-dev/": "/react/app-dev.js", "/vue/": "/vue/app.js"}
+    PAGES = {"/react/": "/react/app.js", "/react-dev/": "/react/app-dev.js", "/vue/": "/vue/app.js",
+             "/package/": "/package/app.js"}
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), self._handler())
@@ -209,7 +212,7 @@ class Host(ThreadingHTTPServer):
                 elif url.path == "/api/prefill-proof" and user:
                     time.sleep(0.4)  # the proof arrives after the user
                     self.reply(json.dumps({"userHash": user_hash(SECRET, user.group(1))}).encode(), "application/json")
-                elif re.fullmatch(r"/(react|vue)/app(-dev)?\.js", url.path):
+                elif re.fullmatch(r"/(react|vue|package)/app(-dev)?\.js", url.path):
                     path = APPS / url.path.split("/")[1] / "dist" / url.path.split("/")[2]
                     self.reply(path.read_bytes(), "text/javascript")
                 else:
@@ -385,6 +388,36 @@ def test_sign_in_prefill_submit_and_sign_out_in_the_app(env, name):
     finally:
         context.close()
     assert problems == [], problems
+
+
+def test_the_loadprefill_example_loads_widget_js_once_and_resolves_to_the_ticket(env):
+    build("package")
+    context = env["browser"].new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"{env['host'].origin}/package/")
+        ask = ("() => { window.answer = undefined; "
+               "askSupport().then(a => { window.answer = a; }, e => { window.answer = String(e); }); }")
+        page.evaluate(ask)
+        frame = page.frame_locator("#prefill-panel iframe")
+        frame.locator("#subject").fill("Invoice missing")
+        frame.locator("#email").fill("ann@example.com")  # anonymous: nothing is known, nothing locked
+        frame.locator("#priority").select_option("high")
+        frame.locator("#message").fill("Please resend it.")
+        frame.locator("button[type=submit]").click()
+        answered = "window.answer !== undefined"
+        page.wait_for_function(answered, timeout=15000)
+        assert re.fullmatch(r"sub_\w+", page.evaluate("window.answer"))
+        page.evaluate(ask)  # again: the same widget.js, the panel reopened
+        frame.locator("#subject").wait_for()
+        page.get_by_role("button", name="Close form").click()
+        page.wait_for_function(answered, timeout=15000)
+        assert page.evaluate("window.answer") is None
+        tags = page.evaluate("""[...document.querySelectorAll('link[rel=preconnect], script[src*="widget.js"]')]
+                                .map(e => [e.tagName, e.href || e.src, e.crossOrigin])""")
+        assert tags == [["LINK", f"{PREFILL}/", "anonymous"], ["SCRIPT", f"{PREFILL}/widget.js", "anonymous"]]
+    finally:
+        context.close()
 
 
 def test_next_prerenders_the_page_with_the_provider_and_no_window(env):
