@@ -506,7 +506,8 @@ const stored = JSON.parse(process.argv[2]);  // who the stored session is when t
 core.api.on("ready", () => {});  // installs the watchers
 handlers.ready.forEach((f) => f({ visitorId: "v_1", userId: stored, verified: !!stored }));
 const steps = JSON.parse(process.argv[3]);
-for (const [user, proof] of steps) core.syncIdentity(k(user), k(proof));
+const value = (x) => (x === "?" ? undefined : x);  // "?": undefined, which JSON cannot say
+for (const [user, proof] of steps) core.syncIdentity(k(value(user)), k(value(proof)));
 console.log(JSON.stringify(calls));
 """
 
@@ -526,6 +527,8 @@ U1, U2, H1, H1B = {"userId": "u1"}, {"userId": "u2"}, {"userHash": "h1"}, {"user
     ("u1", [[U1, None], [U1, H1]], [["identify", "u1", "h1"]]),  # the same user, proof on its way: no reset
     ("u2", [[U1, None], [U1, H1]], [["reset"], ["identify", "u1", "h1"]]),  # someone else's session
     (None, [[U1, "none"]], [["identify", "u1", None]]),  # proof "none": a claim
+    ("u1", [["?", "?"], ["?", "?"], [U1, H1]], [["identify", "u1", "h1"]]),  # undefined: the app's session loading
+    (None, [[U1, H1], ["?", "?"]], [["identify", "u1", "h1"], ["reset"]]),  # ... but after a user, a sign-out
 ])
 def test_the_identity_rules(package, stored, steps, calls):
     done = run("node", "--input-type=module", "-e", RULES, str(PACKAGE / "dist" / "core.js"), json.dumps(stored),

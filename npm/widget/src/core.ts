@@ -182,9 +182,10 @@ export function loadPrefill(options: LoadOptions): Promise<Prefill> {
 
 // -- the app's user and proof, into identify and resetUser ------------------------------
 
-/** A value as a stable string (keys sorted): what changes when the value does, not when its object does. */
-export function keyOf(value: unknown): string | null {
-  if (value === null || value === undefined) return null;
+/** A value as a stable string (keys sorted): what changes when the value does, not when its object does.
+ * null stays null and undefined undefined. */
+export function keyOf(value: unknown): string | null | undefined {
+  if (value === null || value === undefined) return value;
   return JSON.stringify(value, (_k, v: unknown) => (v && typeof v === "object" && !Array.isArray(v)
     ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
     : v));
@@ -198,11 +199,17 @@ let acted: { key: string; userId: string | null } | null = null;
  * ready. A user is identified once its proof is there (or `proof` is "none"), and
  * again only when the user or the proof changes; the session is reset only when
  * it holds someone the app has not signed in: after a sign-out, never on an
- * anonymous visitor's page. The same keys twice (StrictMode's second effect, a
- * remounted provider) do nothing.
+ * anonymous visitor's page. A user `undefined` is one the app does not know yet
+ * (its session still loading): nothing is done, unless it follows a signed-in
+ * user, which makes it a sign-out. The same keys twice (StrictMode's second
+ * effect, a remounted provider) do nothing.
  */
-export function syncIdentity(userKey: string | null, proofKey: string | null): void {
+export function syncIdentity(userKey: string | null | undefined, proofKey: string | null | undefined): void {
   if (!state.ready) return;
+  if (userKey === undefined) {
+    if (!acted || acted.userId === null) return;
+    userKey = null;
+  }
   const user = userKey ? (JSON.parse(userKey) as PrefillUser) : null;
   if (user && proofKey) {
     const key = userKey + "\n" + proofKey;

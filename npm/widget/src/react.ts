@@ -15,8 +15,8 @@ import type { LoadOptions, PrefillState, ProofOption } from "./core.js";
 import type { Prefill, PrefillUser } from "./types.js";
 
 export interface PrefillProviderProps extends LoadOptions {
-  /** The app's signed-in user, or null when signed out. */
-  user: PrefillUser | null;
+  /** The app's signed-in user; null when signed out; undefined while the app does not know yet. */
+  user: PrefillUser | null | undefined;
   /** Its proof, `{userHash}` or `{identityToken}`; null while it is on its way (nothing is sent);
    * "none" when the app sends none (Prefill's IDENTITY_VERIFICATION=optional takes the user as a claim). */
   proof: ProofOption;

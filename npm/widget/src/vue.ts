@@ -15,8 +15,8 @@ import type { LoadOptions, PrefillState, ProofOption } from "./core.js";
 import type { Prefill, PrefillIdentity, PrefillUser } from "./types.js";
 
 export interface UsePrefillOptions extends Partial<LoadOptions> {
-  /** The app's signed-in user, or null when signed out. */
-  user?: MaybeRefOrGetter<PrefillUser | null>;
+  /** The app's signed-in user; null when signed out; undefined while the app does not know yet. */
+  user?: MaybeRefOrGetter<PrefillUser | null | undefined>;
   /** Its proof, `{userHash}` or `{identityToken}`; null while it is on its way; "none" to send none. */
   proof?: MaybeRefOrGetter<ProofOption>;
 }
@@ -42,8 +42,8 @@ export function usePrefill(options: UsePrefillOptions = {}): UsePrefill {
   if (getCurrentInstance()) onMounted(start);
   else if (typeof window !== "undefined") start();
 
-  if (user !== undefined) {
-    watch(() => [state.value.ready, keyOf(toValue(user)), keyOf(toValue(proof) ?? null)] as const,
+  if ("user" in options) {
+    watch(() => [state.value.ready, keyOf(toValue(user)), keyOf(toValue(proof))] as const,
       ([ready, userKey, proofKey]) => { if (ready) syncIdentity(userKey, proofKey); }, { immediate: true });
   }
   if (getCurrentScope()) onScopeDispose(() => offs.splice(0).forEach((off) => off()));
