@@ -18,6 +18,7 @@ import gzip
 import hashlib
 import json
 import os
+import random
 import re
 import shutil
 import socket
@@ -29,6 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+from urllib.request import urlopen
 
 import pytest
 from werkzeug.serving import make_server
@@ -222,9 +224,17 @@ class Host(ThreadingHTTPServer):
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free port below the ephemeral range: it stays free until `next start` binds it, while
+    the port-0 servers and the outgoing connections of other tests take theirs from that range."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for port in random.sample(range(10000, low), 200):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError("no free port below the ephemeral range")
 
 
 class NextServer:
@@ -233,24 +243,27 @@ class NextServer:
     def __init__(self) -> None:
         self.port = free_port()
         self.origin = f"http://localhost:{self.port}"
-        self.process: subprocess.Popen[str] | None = None
+        self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         if self.process:
             return
-        self.process = subprocess.Popen(
-            [str(BIN / "next"), "start", str(APPS / "next"), "-p", str(self.port), "-H", "127.0.0.1"], cwd=ROOT,
-            env={**os.environ, "PREFILL_IDENTITY_SECRET": SECRET, "NEXT_TELEMETRY_DISABLED": "1"},
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        log = APPS / "next" / ".next" / "start.log"
+        with log.open("w") as out:  # a file, not a pipe nobody reads while it runs
+            self.process = subprocess.Popen(
+                [str(BIN / "next"), "start", str(APPS / "next"), "-p", str(self.port), "-H", "127.0.0.1"], cwd=ROOT,
+                env={**os.environ, "PREFILL_IDENTITY_SECRET": SECRET, "NEXT_TELEMETRY_DISABLED": "1"},
+                stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
+            assert self.process.poll() is None, log.read_text()
             try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                with urlopen(f"http://127.0.0.1:{self.port}/", timeout=5) as page:
+                    assert "Shop" in page.read().decode(), "another server has this port"
                 return
             except OSError:
-                assert self.process.poll() is None, self.process.stderr.read() if self.process.stderr else ""
                 time.sleep(0.2)
-        raise AssertionError("next start did not listen")
+        raise AssertionError("next start did not answer")
 
     def stop(self) -> None:
         if self.process:
