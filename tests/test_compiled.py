@@ -45,7 +45,7 @@ def outputs(draw):
         for key in ("label", "placeholder", "help"):
             if draw(st.booleans()):
                 field[key] = draw(st.none() | TEXT)
-        if ftype in ("select", "radio"):
+        if ftype in ("select", "radio", "checkboxes"):
             values = draw(st.lists(TEXT.filter(bool), min_size=1, max_size=4, unique=True))
             field["options"] = [{"label": draw(TEXT), "value": v} for v in values]
         if draw(st.integers(0, 2)) == 0:

@@ -39,12 +39,12 @@ def schemas(draw):
         ftype = draw(st.sampled_from(FIELD_TYPES))
         field = {"name": name, "type": ftype, "label": draw(st.sampled_from(TEMPLATES)),
                  "help": draw(st.none() | st.sampled_from(TEMPLATES))}
-        if ftype in ("select", "radio"):
+        if ftype in ("select", "radio", "checkboxes"):
             values = draw(st.lists(SAFE_TEXT.filter(bool), min_size=1, max_size=4, unique=True))
             field["options"] = [{"label": draw(st.sampled_from(TEMPLATES)), "value": v} for v in values]
         if draw(st.booleans()):
             field["lockKnown"] = True
-        if draw(st.integers(0, 4)) == 0 and ftype not in ("select", "radio", "checkbox"):
+        if draw(st.integers(0, 4)) == 0 and ftype not in ("select", "radio", "checkbox", "checkboxes"):
             field["defaultValue"] = draw(st.sampled_from(TEMPLATES))
         fields.append(field)
     return {"fields": fields, "title": draw(st.sampled_from(TEMPLATES))}
