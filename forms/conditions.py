@@ -10,8 +10,9 @@ refuses circles).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import rules
@@ -19,6 +20,26 @@ from .prefill import number_from
 
 if TYPE_CHECKING:
     from .resolve import ResolvedField
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A rule as a field holds it: equal and hashable by its JSON text (resolved
+    fields key caches), evaluated on its tree."""
+
+    text: str
+    tree: Any = field(compare=False, hash=False)
+
+    def __call__(self, data: Mapping[str, Any]) -> bool:
+        return rules.truthy(rules.apply(self.tree, data))
+
+    def reads(self) -> set[str]:
+        return rules.variables(self.tree)
+
+
+def rule_of(tree: Any) -> Rule | None:
+    """A checked rule (see ``forms.rules.check_rule``) as a field holds it; None for none."""
+    return None if tree is None else Rule(json.dumps(tree, sort_keys=True, separators=(",", ":")), tree)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +84,7 @@ def order(fields: tuple[ResolvedField, ...]) -> tuple[ResolvedField, ...]:
         names: set[str] = set()
         for rule in (f.visible_if, *(o.visible_if for o in f.options)):
             if rule is not None:
-                names |= rules.variables(rule)
+                names |= rule.reads()
         reads[f.name] = {n for n in names if n in by_name and n != f.name}
     waiting = {name: len(deps) for name, deps in reads.items()}
     readers: dict[str, list[str]] = {name: [] for name in by_name}
@@ -93,17 +114,17 @@ def decide(fields: tuple[ResolvedField, ...], answers: Mapping[str, Any]) -> Dec
     hidden: set[str] = set()
     hidden_options: dict[str, frozenset[str]] = {}
     for f in order(fields):
-        if f.visible_if is not None and not rules.truthy(rules.apply(f.visible_if, data)):
+        if f.visible_if is not None and not f.visible_if(data):
             hidden.add(f.name)
             data[f.name] = None
             continue
         gone = frozenset(o.value for o in f.options
-                         if o.visible_if is not None and not rules.truthy(rules.apply(o.visible_if, data)))
+                         if o.visible_if is not None and not o.visible_if(data))
         if gone:
             hidden_options[f.name] = gone
     required = frozenset(
         f.name for f in fields if f.name not in hidden and (
-            f.required or (f.required_if is not None and rules.truthy(rules.apply(f.required_if, data)))))
+            f.required or (f.required_if is not None and f.required_if(data))))
     return Decision(frozenset(hidden), required, hidden_options, data)
 
 

@@ -71,11 +71,11 @@ class ResolvedField(FieldRules):
             out.update(multiple=True, minItems=self.min_items, maxItems=self.max_items)
             out["value"] = None if self.value is None else list(self.value)
         if self.visible_if is not None:
-            out["visibleIf"] = self.visible_if
+            out["visibleIf"] = self.visible_if.tree
         if self.required_if is not None:
-            out["requiredIf"] = self.required_if
+            out["requiredIf"] = self.required_if.tree
         if any(o.visible_if is not None for o in self.options):
-            out["options"] = [{"label": o.label, "value": o.value, "visibleIf": o.visible_if}
+            out["options"] = [{"label": o.label, "value": o.value, "visibleIf": o.visible_if.tree}
                               if o.visible_if is not None else {"label": o.label, "value": o.value}
                               for o in self.options]
         if self.known_hidden:

@@ -16,6 +16,7 @@ from marshmallow import RAISE, Schema, ValidationError, validate, validates_sche
 from marshmallow import fields as mf
 
 from . import rules
+from .conditions import Rule, rule_of
 from .errors import SchemaError
 from .patterns import browser_problem
 
@@ -238,7 +239,7 @@ def is_multi(ftype: str, multiple: bool) -> bool:
 class Option:
     label: str
     value: str
-    visible_if: Any = None  # JSON Logic: shown (and a valid choice) only while true
+    visible_if: Rule | None = None  # JSON Logic: shown (and a valid choice) only while true
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,8 +260,8 @@ class FieldRules:
     multiple: bool = field(default=False, kw_only=True)  # a list of option values (checkboxes, select multiple)
     min_items: int | None = field(default=None, kw_only=True)
     max_items: int | None = field(default=None, kw_only=True)
-    visible_if: Any = field(default=None, kw_only=True)  # JSON Logic over the answers (forms.rules)
-    required_if: Any = field(default=None, kw_only=True)
+    visible_if: Rule | None = field(default=None, kw_only=True)  # JSON Logic over the answers (forms.rules)
+    required_if: Rule | None = field(default=None, kw_only=True)
     hide_known: bool = field(default=False, kw_only=True)  # not asked when trusted metadata knows it
     save_to_profile: bool = field(default=False, kw_only=True)  # the answer goes back to userMetadata
 
@@ -358,7 +359,7 @@ def load_schema(provider: str, raw: Any) -> FormSchema:
             required=f["required"],
             default=f.get("defaultValue"),
             disabled=f["disabled"],
-            options=tuple(Option(o["label"], o["value"], o.get("visibleIf")) for o in f.get("options") or ()),
+            options=tuple(Option(o["label"], o["value"], rule_of(o.get("visibleIf"))) for o in f.get("options") or ()),
             placeholder=f.get("placeholder"),
             help=f.get("help"),
             min_length=f.get("minLength"),
@@ -372,8 +373,8 @@ def load_schema(provider: str, raw: Any) -> FormSchema:
             multiple=is_multi(f["type"], f["multiple"]),
             min_items=f.get("minItems"),
             max_items=f.get("maxItems"),
-            visible_if=f.get("visibleIf"),
-            required_if=f.get("requiredIf"),
+            visible_if=rule_of(f.get("visibleIf")),
+            required_if=rule_of(f.get("requiredIf")),
             hide_known=f["hideKnown"],
             save_to_profile=f["saveToProfile"],
         )
