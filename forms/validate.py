@@ -6,6 +6,7 @@ here. Locked fields take the resolved value whatever the client sent.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Mapping
@@ -47,6 +48,9 @@ class CleanSubmission:
     prefilled: list[str]
     changed: list[str]
     sources: dict[str, str]  # where each shown value came from (see ResolvedField.source)
+    # ``saveToProfile`` answers the user gave (not known before): what the
+    # surface writes back to an identified user's claimed metadata.
+    profile: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def _empty(value: Any) -> bool:
@@ -178,4 +182,7 @@ def validate_submission(form: ResolvedForm, values: Mapping[str, Any]) -> CleanS
     prefilled = [f.name for f in form.fields if f.prefilled and f.name in clean]
     changed = [f.name for f in form.fields if f.name in clean and f.prefilled and clean[f.name] != _stored(f, f.value)]
     sources = {f.name: f.source for f in form.fields if f.source and f.name in clean}
-    return CleanSubmission(clean, prefilled, changed, sources)
+    profile = {f.name: clean[f.name] for f in form.fields
+               if f.save_to_profile and not f.disabled and f.name in clean and not _empty(clean[f.name])
+               and clean[f.name] != []}
+    return CleanSubmission(clean, prefilled, changed, sources, profile)

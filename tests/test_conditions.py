@@ -198,3 +198,34 @@ def test_progressive_questions_ask_two_at_a_time(client):
     assert fields[1]["knownHidden"] is True and fields[1]["value"] == "Acme"
     r = submit(client, {"message": "hi", "role": "dev", "teamSize": "4", "company": "Evil"}, form="profile")
     assert r.status_code == 201 and r.json["values"]["company"] == "Acme" and r.json["values"]["teamSize"] == 4
+
+
+def test_save_to_profile_writes_answers_back_and_the_next_form_asks_the_next(verified):
+    c = verified.test_client()
+    c.post("/api/identify", json={"userId": "u1", **proof("u1", role="owner")})
+    fields = {f["name"]: f for f in c.get("/api/forms/profile").json["fields"]}
+    assert fields["role"]["knownHidden"] and list(fields) == ["message", "company", "role", "teamSize"]
+    r = submit(c, {"message": "hi", "company": "Acme", "teamSize": 7, "role": "intern"}, form="profile")
+    assert r.status_code == 201 and r.json["values"]["role"] == "owner"
+    fields = {f["name"]: f for f in c.get("/api/forms/profile").json["fields"]}
+    assert fields["company"]["knownHidden"] and fields["company"]["value"] == "Acme"
+    assert fields["teamSize"]["value"] == 7 and fields["teamSize"]["source"] == "claimed"
+    me = c.get("/api/me").json
+    assert me["userMetadata"]["company"] == "Acme" and me["userMetadata"]["role"] == "owner"  # trusted kept
+
+
+def test_save_to_profile_needs_an_identified_user_and_skips_sensitive_keys(make_app, tmp_path, monkeypatch):
+    app = make_app(PREFILL_PROVIDER_MODULES=MODULES, SENSITIVE_KEYS_EXTRA=["company"])
+    c = app.test_client()
+    assert submit(c, {"message": "hi", "company": "Acme", "role": "dev"}, form="profile").status_code == 201
+    c.post("/api/identify", json={"userId": "u9"})
+    assert submit(c, {"message": "hi", "company": "Acme", "role": "dev"}, form="profile").status_code == 201
+    metadata = c.get("/api/me").json["userMetadata"]
+    assert metadata.get("role") == "dev" and "company" not in metadata
+
+
+def test_save_to_profile_of_a_multi_select_saves_the_list(client):
+    client.post("/api/identify", json={"userId": "u1"})
+    assert submit(client, {**BILLING, "tags": ["urgent", "feedback"]}).status_code == 201
+    tags = next(f for f in client.get("/api/forms/triage").json["fields"] if f["name"] == "tags")
+    assert tags["value"] == ["urgent", "feedback"] and tags["source"] == "claimed"
