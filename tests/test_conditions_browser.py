@@ -259,6 +259,18 @@ def test_a_tampered_locked_value_does_not_unhide_a_field_on_the_server(new_page,
     assert not page.locator("label.choice", has_text="Outage").is_visible()  # the server's decision, rendered
 
 
+def test_a_chosen_option_its_rule_hides_is_unchosen(new_page, site):
+    page = new_page()
+    open_form(page, site["base"])
+    page.select_option("#plan", "enterprise")  # not known for an anonymous user: asked, and the outage option shows
+    page.check("#category-2")
+    assert page.locator("#category-2").is_checked()
+    page.select_option("#plan", "free")
+    assert not page.locator("label.choice", has_text="Outage").is_visible()
+    assert not page.locator("#category-2").is_checked() and page.locator("#category-2").is_disabled()
+    assert page.evaluate("[...new FormData(document.querySelector('form')).keys()]").count("category") == 0
+
+
 def test_an_enterprise_user_sees_the_outage_option_and_a_multi_select_prefills_and_locks(new_page, site):
     page = new_page()
     sign_in(page, site["base"], user="u2", trusted={"plan": "enterprise", "tags": ["urgent", "feedback"]},
