@@ -68,6 +68,7 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "WEBHOOK_MAX_ATTEMPTS": (int, 8),
     "WEBHOOK_TIMEOUT_S": (float, 10.0),
     "AUTO_MIGRATE": (_bool, True),
+    "DB_DEADLINE_S": (float, 2.0),  # database time per request, all calls together (store.deadline); 0: unbounded
     "LOG_FORMAT": (str, "text"),  # or "json": one object per line, with the request id
     "LOG_LEVEL": (str, "INFO"),
     # Flask-Limiter's own names: RATELIMIT_ENABLED, RATELIMIT_STORAGE_URI.
@@ -164,6 +165,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from forms import Engine, SensitiveKeys
     from forms.lru import LRU
     from schema_providers import BUILTIN_MODULES, Registry
+    from store import deadline
     from store.db import make_engine, make_read_engine, migrate
     from store.sessions import SessionStore
     from store.submissions import SubmissionStore
@@ -230,6 +232,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
 
     app.before_request(preflight_or_refuse)  # first: a foreign origin gets nothing else
+    if cfg["DB_DEADLINE_S"] > 0:
+        app.before_request(lambda: deadline.start(cfg["DB_DEADLINE_S"]))
+        app.teardown_request(lambda _exc: deadline.clear())
     for bp in (api.bp, adhoc.bp, html.bp, widget.bp, theme.bp, admin.bp, health.bp, openapi.bp):
         app.register_blueprint(bp)
     app.context_processor(theme_context)

@@ -13,21 +13,27 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from forms.errors import IdentityRequired, InvalidArguments, PrefillError
-from forms.explain import CASE_MISMATCH, explain
+from forms.explain import CASE_MISMATCH, FieldExplanation, explain
+from forms.explain_answers import AnswersExplanation, FieldAnswer, SubmitOutcome, as_json, explain_answers
 from forms.identity import identity_from
+from forms.lint import lint
 
 
-def _load_user(path: str | None) -> dict[str, Any]:
+def _load_object(path: str | None, what: str) -> dict[str, Any]:
     if path is None:
         return {}
     try:
-        with open(path, encoding="utf-8") as handle:
+        with click.open_file(path, encoding="utf-8") as handle:  # "-" is stdin
             data = json.load(handle)
     except (OSError, ValueError) as exc:
         raise click.BadParameter(f"{path}: {exc}") from None
     if not isinstance(data, dict):
-        raise click.BadParameter(f"{path}: must hold a JSON object {{userId, userMetadata, trusted, sessionMetadata}}")
+        raise click.BadParameter(f"{path}: must hold a JSON object {what}")
     return data
+
+
+def _load_user(path: str | None) -> dict[str, Any]:
+    return _load_object(path, "{userId, userMetadata, trusted, sessionMetadata}")
 
 
 def _args(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -38,7 +44,10 @@ def _args(pairs: tuple[str, ...]) -> dict[str, str]:
 
 
 def render_command(app: Flask, form: str, data: dict[str, Any], args: dict[str, str], fmt: str,
-                   with_explain: bool) -> None:
+                   with_explain: bool, answers: dict[str, Any] | None = None) -> None:
+    """Print ``form`` as ``data``'s identity sees it; with ``--explain``, why each
+    field is filled, locked, shown and required, and (given ``answers``) what a
+    submit would keep. ``text`` prints only the explanation, in words."""
     st = app.extensions["prefill"]
     identity = identity_from(data)
     try:
@@ -46,24 +55,54 @@ def render_command(app: Flask, form: str, data: dict[str, Any], args: dict[str, 
     except PrefillError as exc:
         click.echo(json.dumps(exc.to_dict(), indent=2), err=True)
         sys.exit(1)
+    with_explain = with_explain or fmt == "text" or answers is not None
     notes = explain(schema, resolved, identity, st.sensitive) if with_explain else []
+    decided = explain_answers(schema, resolved, answers or {}, identity, st.sensitive) if with_explain else None
     if fmt == "html":
         from web.render.pages import hidden_inputs, render_form
 
         with app.test_request_context(f"/forms/{form}"):
             click.echo(render_form(resolved, hidden_inputs("preview", "preview"), embed=True))
-        for note in notes:
-            click.echo(_line(note), err=True)
-    elif with_explain:
-        click.echo(json.dumps({"form": resolved.to_json(), "explain": [n.to_json() for n in notes]}, indent=2))
+        if decided is not None:
+            click.echo(_text(notes, decided, answers is not None), err=True)
+    elif fmt == "text" and decided is not None:
+        click.echo(_text(notes, decided, answers is not None))
+    elif decided is not None:
+        out: dict[str, Any] = {"form": resolved.to_json(), "explain": [
+            {**note.to_json(), **answer.to_json()} for note, answer in zip(notes, decided.fields, strict=True)]}
+        if answers is not None:
+            out["submit"] = decided.submit.to_json()
+        click.echo(json.dumps(out, indent=2))
     else:
         click.echo(json.dumps(resolved.to_json(), indent=2))
 
 
-def _line(note: Any) -> str:
-    state = ("filled" if note.filled else "empty") + (", locked" if note.locked else "")
-    text = f"{note.name}: {state} — " + "; ".join(note.reasons)
-    return text + "".join(f"\n  warning: {m}" for _, m in note.warnings)
+def _text(notes: list[FieldExplanation], decided: AnswersExplanation, with_submit: bool) -> str:
+    lines = [line for note, answer in zip(notes, decided.fields, strict=True) for line in _field_lines(note, answer)]
+    return "\n".join(lines + (_submit_lines(decided.submit) if with_submit else []))
+
+
+def _field_lines(note: FieldExplanation, answer: FieldAnswer) -> list[str]:
+    lines = [f"{note.name}: {answer.why}"]
+    if not answer.later:
+        lines.append(f"  {answer.why_required}")
+    lines += [f"  option {value!r} hidden: visibleIf {check}" for value, check in answer.hidden_options.items()]
+    lines += [f"  note: {text}" for text in answer.notes]
+    if not answer.later:
+        state = ("filled" if note.filled else "empty") + (", locked" if note.locked else "")
+        lines.append(f"  prefill: {state} — " + "; ".join(note.reasons))
+    return lines + [f"  warning ({kind}): {message}" for kind, message in note.warnings]
+
+
+def _submit_lines(submit: SubmitOutcome) -> list[str]:
+    if submit.errors is not None:
+        lines = ["a submit would fail:"] + [f"  {name}: {' '.join(msgs)}" for name, msgs in submit.errors.items()]
+    else:
+        kept = submit.kept or {}
+        lines = ["a submit would keep:"] + [f"  {name} = {as_json(value)}" for name, value in kept.items()]
+    if submit.dropped:
+        lines.append("  dropped (hidden, stored nowhere): " + ", ".join(submit.dropped))
+    return lines
 
 
 def register_cli(app: Flask) -> None:
@@ -111,12 +150,18 @@ def register_cli(app: Flask) -> None:
     @click.option("--user", "user_file", default=None, help="A JSON file: {userId, userMetadata, trusted, "
                                                              "sessionMetadata}.")
     @click.option("--arg", "args", multiple=True, help="A form argument, key=value (repeatable).")
-    @click.option("--format", "fmt", type=click.Choice(["json", "html"]), default="json")
-    @click.option("--explain", "with_explain", is_flag=True, help="Say why each field was or was not filled "
-                                                                 "and locked.")
-    def render(form: str, user_file: str | None, args: tuple[str, ...], fmt: str, with_explain: bool) -> None:
+    @click.option("--format", "fmt", type=click.Choice(["json", "html", "text"]), default="json",
+                  help="text: only the explanation, in words.")
+    @click.option("--explain", "with_explain", is_flag=True, help="Say why each field was or was not filled, "
+                                                                 "locked, shown and required.")
+    @click.option("--answers", "answers_file", default=None, help="A JSON file of answers {field: value} "
+                                                                 "('-' for stdin): explain the rules for them "
+                                                                 "and what a submit would keep.")
+    def render(form: str, user_file: str | None, args: tuple[str, ...], fmt: str, with_explain: bool,
+               answers_file: str | None) -> None:
         """FORM as a given identity sees it, without a database or a browser."""
-        render_command(app, form, _load_user(user_file), _args(args), fmt, with_explain)
+        answers = None if answers_file is None else _load_object(answers_file, "{field: value}")
+        render_command(app, form, _load_user(user_file), _args(args), fmt, with_explain, answers)
 
     @group.command("preview")
     @click.argument("form")
@@ -127,22 +172,27 @@ def register_cli(app: Flask) -> None:
     @click.option("--arg", "args", multiple=True, help="A query argument, key=value (repeatable).")
     @click.option("--html", "as_html", is_flag=True, help="Print the rendered HTML form instead of JSON.")
     @click.option("--explain", "with_explain", is_flag=True, help="Say why each field was or was not filled.")
+    @click.option("--answers", "answers_file", default=None, help="A JSON file of answers {field: value}.")
     def preview(form: str, user_id: str | None, metadata: str, trusted: str, session_md: str,
-                args: tuple[str, ...], as_html: bool, with_explain: bool) -> None:
+                args: tuple[str, ...], as_html: bool, with_explain: bool, answers_file: str | None) -> None:
         """Like `render`, with the identity given inline."""
         try:
             parsed = [json.loads(x) for x in (metadata, trusted, session_md)]
         except ValueError as exc:
             raise click.BadParameter(f"not JSON: {exc}") from None
         data = {"userId": user_id, "userMetadata": parsed[0], "trusted": parsed[1], "sessionMetadata": parsed[2]}
-        render_command(app, form, data, _args(args), "html" if as_html else "json", with_explain)
+        answers = None if answers_file is None else _load_object(answers_file, "{field: value}")
+        render_command(app, form, data, _args(args), "html" if as_html else "json", with_explain, answers)
 
     @group.command("check")
     @click.option("--user", "user_files", multiple=True, help="Also check as this identity (JSON file; repeatable).")
     @click.option("--arg", "args", multiple=True, help="Arguments for every form, key=value (repeatable).")
     def check(user_files: tuple[str, ...], args: tuple[str, ...]) -> None:
-        """Resolve every form for sample identities; report schema errors, provider
-        exceptions and case-mismatched keys. Exit status 1 on any error (for CI)."""
+        """Resolve every form for sample identities; report schema errors (rule
+        errors among them), provider exceptions, case-mismatched keys, rules that
+        can never be true and saveToProfile on sensitive keys. Exit status 1 on
+        any error (for CI); each problem is printed once, for the first identity
+        that meets it."""
         st = app.extensions["prefill"]
         samples: list[tuple[str, dict[str, Any]]] = [
             ("anonymous", {}),
@@ -155,6 +205,8 @@ def register_cli(app: Flask) -> None:
                 attrs = {"trusted": {key: value}} if scope == "trusted" else {"userMetadata": {key: value}}
                 samples.append((f"verified, {scope}.{key}={value}", {"userId": "check-user", **attrs}))
         samples += [(path, _load_user(path)) for path in user_files]
+        seen: set[tuple[str, ...]] = set()
+        linted: dict[int, tuple[Any, list[Any]]] = {}  # holds each schema, so its id stays its own
         errors = warnings = 0
         for p in st.registry:
             for label, data in samples:
@@ -167,14 +219,21 @@ def register_cli(app: Flask) -> None:
                     click.echo(f"skip  {p.name}: needs arguments ({', '.join(exc.fields or {})}); pass them with --arg")
                     break
                 except PrefillError as exc:
-                    errors += 1
-                    click.echo(f"ERROR {p.name} [{label}]: {exc.code}: {exc.message}")
+                    if (p.name, exc.code, exc.message) not in seen:
+                        seen.add((p.name, exc.code, exc.message))
+                        errors += 1
+                        click.echo(f"ERROR {p.name} [{label}]: {exc.code}: {exc.message}")
                     continue
-                for note in explain(schema, resolved, identity, st.sensitive):
-                    for kind, message in note.warnings:
-                        if kind == CASE_MISMATCH:
-                            warnings += 1
-                            click.echo(f"WARN  {p.name} [{label}] field {note.name!r}: {message}")
+                found = [(note.name, kind, message) for note in explain(schema, resolved, identity, st.sensitive)
+                         for kind, message in note.warnings if kind == CASE_MISMATCH]
+                if id(schema) not in linted:  # the engine hands back the same schema for the same output
+                    linted[id(schema)] = (schema, lint(schema, st.sensitive))
+                found += [(w.field, w.kind, w.message) for w in linted[id(schema)][1]]
+                for name, kind, message in found:
+                    if (p.name, name, kind, message) not in seen:
+                        seen.add((p.name, name, kind, message))
+                        warnings += 1
+                        click.echo(f"WARN  {p.name} [{label}] field {name!r} ({kind}): {message}")
         click.echo(f"checked {len(st.registry)} forms as {len(samples)} identities: "
                    f"{errors} errors, {warnings} warnings")
         if errors:

@@ -166,11 +166,12 @@ class Engine:
         if uses_visitor is None:
             uses_visitor = schema.memo["uses_visitor"] = "visitorId" in fp
         ikey = identity.cache_key if uses_visitor else (identity.content_key or identity.cache_key)
+        supplied = tuple(str(v) for v in args.values()) if args else ()
         if ikey is None:
-            return schema, resolve(name, schema, identity, self.sensitive, title)
-        key = (name, fp, ikey)
+            return schema, resolve(name, schema, identity, self.sensitive, title, supplied=supplied)
+        key = (name, fp, ikey, supplied)  # the sweep depends on what the caller sent
         return schema, self._resolved.get_or_make(
-            key, lambda: resolve(name, schema, identity, self.sensitive, title, key=key))
+            key, lambda: resolve(name, schema, identity, self.sensitive, title, key=key, supplied=supplied))
 
 
 def without_secrets(identity: Identity, sensitive: SensitiveKeys) -> Identity:

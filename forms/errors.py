@@ -127,8 +127,9 @@ class SessionRotated(Conflict):
     """A cookie's token that a sign-in or sign-out gave a new one moments ago."""
 
     code = "session_rotated"
-    message = ("The session signed in or out in another request and its cookie was replaced; "
-               "retry with the new cookie (a browser already holds it).")
+    # Written for end users (an HTML page shows it): the browser already holds the new cookie.
+    message = N_("You signed in or out in another tab, so this page's session was replaced. "
+                 "Reload the page to continue.")
 
 
 class IdempotencyConflict(Conflict):

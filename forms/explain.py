@@ -90,7 +90,11 @@ def explain_field(spec: FieldSpec, rf: ResolvedField, schema: FormSchema, identi
             out.warnings.append(("similar_key", f"key {key!r} looks like the field {spec.name!r} but keys must "
                                                 f"match exactly"))
         out.reasons.append(f"no key {spec.name!r} in userMetadata")
-    if rf.disabled:
+    if rf.known_hidden:
+        out.reasons.append("not asked: hideKnown is on and trusted metadata knows it"
+                           if spec.hide_known and rf.source == "trusted" else
+                           "not asked: a profile question already answered (progressive)")
+    elif rf.disabled:
         out.reasons.append("locked: the provider set disabled" if spec.disabled else
                            "locked: lockKnown is on and the value is known")
     elif rf.prefilled:
@@ -98,7 +102,18 @@ def explain_field(spec: FieldSpec, rf: ResolvedField, schema: FormSchema, identi
     return out
 
 
+def _later(spec: FieldSpec, schema: FormSchema) -> FieldExplanation:
+    names, most = schema.progressive or ((), 0)
+    return FieldExplanation(spec.name, False, False, None, [
+        f"not in this form: a profile question for a later form (progressive asks at most {most} of "
+        f"{', '.join(names)} at a time)"])
+
+
 def explain(schema: FormSchema, resolved: ResolvedForm, identity: Identity,
             sensitive: SensitiveKeys) -> list[FieldExplanation]:
-    return [explain_field(spec, rf, schema, identity, sensitive)
-            for spec, rf in zip(schema.fields, resolved.fields, strict=True)]
+    """One explanation per field of the schema, in its order; a profile question
+    left for a later form (``progressive``) is in the schema but not the form."""
+    by_name = {rf.name: rf for rf in resolved.fields}
+    return [_later(spec, schema) if spec.name not in by_name
+            else explain_field(spec, by_name[spec.name], schema, identity, sensitive)
+            for spec in schema.fields]

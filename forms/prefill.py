@@ -45,8 +45,30 @@ def number_from(value: Any) -> int | float | None:
     return None
 
 
-def fit(field_type: str, value: Any, option_values: frozenset[str]) -> Any:
+def _option_text(value: Any, option_values: frozenset[str]) -> str | None:
+    text = value if isinstance(value, str) else (str(value) if _is_number(value) else None)
+    return text if text is not None and text in option_values else None
+
+
+def fit_many(value: Any, option_values: frozenset[str]) -> Any:
+    """A multi-select's value: a tuple of option values (order kept, each once)
+    from a list in metadata (or one value), or ``NOT_FIT`` if any is no option."""
+    items = value if isinstance(value, (list, tuple)) else [value]
+    if not items or len(items) > len(option_values):
+        return NOT_FIT
+    chosen: dict[str, None] = {}
+    for item in items:
+        text = None if isinstance(item, bool) else _option_text(item, option_values)
+        if text is None:
+            return NOT_FIT
+        chosen[text] = None
+    return tuple(chosen)
+
+
+def fit(field_type: str, value: Any, option_values: frozenset[str], multiple: bool = False) -> Any:
     """The value as this field type holds it, or ``NOT_FIT``."""
+    if multiple:
+        return NOT_FIT if value is None or isinstance(value, Mapping) else fit_many(value, option_values)
     if value is None or isinstance(value, (Mapping, list, tuple)):
         return NOT_FIT
     if field_type == "checkbox":
@@ -54,8 +76,8 @@ def fit(field_type: str, value: Any, option_values: frozenset[str]) -> Any:
     if isinstance(value, bool):
         return NOT_FIT
     if field_type in ("select", "radio"):
-        text = value if isinstance(value, str) else (str(value) if _is_number(value) else None)
-        return text if text is not None and text in option_values else NOT_FIT
+        text = _option_text(value, option_values)
+        return NOT_FIT if text is None else text
     if field_type == "number":
         number = number_from(value)
         return NOT_FIT if number is None else number

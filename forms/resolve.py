@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from sys import getsizeof
 from typing import Any
 
@@ -37,6 +37,9 @@ class ResolvedField(FieldRules):
     # browser's claim), "default" (the provider's defaultValue), "template" (a
     # defaultValue with placeholders) or None (no value).
     source: str | None = None
+    # Not asked: ``hideKnown`` (trusted metadata knows it) or a profile question
+    # already answered. Its value still counts, for the rules and the submission.
+    known_hidden: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -57,7 +60,27 @@ class ResolvedField(FieldRules):
             "patternMessage": self.pattern_message,
             "autocomplete": self.autocomplete,
             "source": self.source,
+            **self._extras(),
         }
+
+    def _extras(self) -> dict[str, Any]:
+        """The keys of conditional and multi-value fields, only where they apply:
+        a form without them answers as it did before they existed."""
+        out: dict[str, Any] = {}
+        if self.multiple:
+            out.update(multiple=True, minItems=self.min_items, maxItems=self.max_items)
+            out["value"] = None if self.value is None else list(self.value)
+        if self.visible_if is not None:
+            out["visibleIf"] = self.visible_if.tree
+        if self.required_if is not None:
+            out["requiredIf"] = self.required_if.tree
+        if any(o.visible_if is not None for o in self.options):
+            out["options"] = [{"label": o.label, "value": o.value, "visibleIf": o.visible_if.tree}
+                              if o.visible_if is not None else {"label": o.label, "value": o.value}
+                              for o in self.options]
+        if self.known_hidden:
+            out["knownHidden"] = True
+        return out
 
 
 @dataclass(frozen=True)
@@ -116,6 +139,17 @@ def template_context(identity: Identity, sensitive: SensitiveKeys) -> dict[str, 
     }
 
 
+def rule_attrs(spec: FieldRules) -> dict[str, Any]:
+    """The keyword-only rules a resolved field takes over from its spec unchanged."""
+    return {"multiple": spec.multiple, "min_items": spec.min_items, "max_items": spec.max_items,
+            "visible_if": spec.visible_if, "required_if": spec.required_if, "hide_known": spec.hide_known,
+            "save_to_profile": spec.save_to_profile}
+
+
+def _default(spec: FieldSpec) -> Any:
+    return tuple(spec.default) if spec.multiple and spec.default is not None else spec.default
+
+
 def _resolve_field(
     spec: FieldSpec, schema: FormSchema, metadata: Mapping[str, Any], sweep: _Sweeper,
     trusted: Mapping[str, Any],
@@ -125,20 +159,23 @@ def _resolve_field(
     value: Any = None
     source = None
     if spec.default is not None:
-        value = spec.default
+        value = _default(spec)
         source = "default"
-        if isinstance(value, str):
+        if spec.multiple:
+            pass  # option values, swept with the options below
+        elif isinstance(value, str):
             source = "template" if "{{" in value else "default"
             value = sweep(value, where + " defaultValue")
         elif not isinstance(value, bool) and sweep.secrets and contains_secret(str(value), sweep.secrets):
             log.warning("form %r, %s: blanked a defaultValue that was a sensitive value", sweep.form, where)
             value = None
     elif spec.name in metadata:
-        fitted = fit(spec.type, metadata[spec.name], frozenset(o.value for o in spec.options))
+        fitted = fit(spec.type, metadata[spec.name], frozenset(o.value for o in spec.options), spec.multiple)
         if fitted is not NOT_FIT:
             value, prefilled = fitted, True
             source = "trusted" if spec.name in trusted else "claimed"
-            if isinstance(value, str) and sweep.secrets and contains_secret(value, sweep.secrets):
+            text = "\x00".join(value) if spec.multiple else value
+            if isinstance(text, str) and sweep.secrets and contains_secret(text, sweep.secrets):
                 log.warning("form %r, %s: blanked a prefilled value", sweep.form, where)
                 value, prefilled, source = None, False, None
     pattern = spec.pattern
@@ -147,16 +184,18 @@ def _resolve_field(
         pattern = None
     lock_known = spec.lock_known if spec.lock_known is not None else schema.lock_known
     options = tuple(
-        Option(sweep(o.label, where + " option label") or "", sweep(o.value, where + " option") or "")
+        Option(sweep(o.label, where + " option label") or "", sweep(o.value, where + " option") or "", o.visible_if)
         for o in spec.options
     )
+    if spec.multiple and value is not None:  # only what is still an option (a swept one is blank)
+        value = tuple(v for v in value if v in {o.value for o in options} and v) or None
     return ResolvedField(
         name=spec.name,
         type=spec.type,
         label=sweep(spec.label, where + " label") or "",
         required=spec.required,
         value=value,
-        disabled=spec.disabled or (bool(lock_known) and prefilled),
+        disabled=spec.disabled or (bool(lock_known) and prefilled) or (spec.hide_known and source == "trusted"),
         options=options,
         placeholder=sweep(spec.placeholder, where + " placeholder"),
         help=sweep(spec.help, where + " help"),
@@ -169,6 +208,8 @@ def _resolve_field(
         autocomplete=spec.autocomplete,
         prefilled=prefilled,
         source=source if value is not None else None,
+        known_hidden=spec.hide_known and prefilled and source == "trusted",
+        **rule_attrs(spec),
     )
 
 
@@ -207,10 +248,28 @@ def _static(spec: FieldSpec) -> _Static | None:
         name=spec.name, type=spec.type, required=spec.required, min_length=spec.min_length,
         max_length=spec.max_length, min=spec.min, max=spec.max, pattern=spec.pattern,
         pattern_message=spec.pattern_message, autocomplete=spec.autocomplete, label=spec.label,
-        value=spec.default, disabled=spec.disabled, options=spec.options, placeholder=spec.placeholder,
-        help=spec.help, prefilled=False, source=None if spec.default is None else "default",
+        value=_default(spec), disabled=spec.disabled, options=spec.options, placeholder=spec.placeholder,
+        help=spec.help, prefilled=False, source=None if spec.default is None else "default", **rule_attrs(spec),
     )
     return _Static(resolved, text, spec.default is None)
+
+
+def _progressive(fields: tuple[ResolvedField, ...], names: tuple[str, ...], most: int) -> tuple[ResolvedField, ...]:
+    """Ask at most ``most`` of the profile questions ``names``, in their order:
+    one already answered (metadata fills it) is not asked again but still
+    counts; the unanswered ones past ``most`` wait for a later form."""
+    asked, later = 0, set()
+    by_name = {f.name: f for f in fields}
+    known = {}
+    for name in names:
+        rf = by_name[name]
+        if rf.prefilled:
+            known[name] = replace(rf, known_hidden=True, disabled=True)
+        elif asked < most:
+            asked += 1
+        else:
+            later.add(name)
+    return tuple(known.get(f.name, f) for f in fields if f.name not in later)
 
 
 def field_bytes(rf: ResolvedField) -> int:
@@ -229,10 +288,18 @@ def resolve(
     sensitive: SensitiveKeys,
     default_title: str | None = None,
     key: Any = None,
+    supplied: tuple[str, ...] = (),
 ) -> ResolvedForm:
-    """Resolve ``schema`` for ``identity``: the one place the form rules live."""
+    """Resolve ``schema`` for ``identity``: the one place the form rules live.
+
+    ``supplied``: what the caller sent (the form's args). A secret value the
+    caller wrote itself is not blanked where a provider echoes it back: the
+    caller knows it already, and blanking it would answer "is this the
+    secret?" for any guess (an oracle)."""
     context = template_context(identity, sensitive)
     secrets = sensitive.secret_values(identity.metadata, identity.session_metadata)
+    if supplied and secrets:
+        secrets = frozenset(v for v in secrets if not any(v in text for text in supplied))
     sweep = _Sweeper(name, context, secrets)
     metadata = context["userMetadata"]  # sanitized: sensitive keys never prefill
     fields = tuple(
@@ -246,6 +313,8 @@ def resolve(
     title = sweep(schema.title, "title") if schema.title else None
     statics = _statics(schema)
     own = sum(field_bytes(f) for f, s in zip(fields, statics, strict=True) if s is None or f is not s.field)
+    if schema.progressive is not None:
+        fields = _progressive(fields, *schema.progressive)
     description = sweep(schema.description, "description")
     return ResolvedForm(
         name=name,

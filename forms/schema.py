@@ -15,14 +15,17 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, validate, validates_schema
 from marshmallow import fields as mf
 
+from . import rules
+from .conditions import Rule, rule_of
 from .errors import SchemaError
 from .patterns import browser_problem
 
 FIELD_TYPES = (
-    "text", "email", "textarea", "select", "radio", "checkbox",
+    "text", "email", "textarea", "select", "radio", "checkbox", "checkboxes",
     "number", "date", "tel", "url", "hidden",
 )
-CHOICE_TYPES = frozenset({"select", "radio"})
+CHOICE_TYPES = frozenset({"select", "radio", "checkboxes"})
+RULE_KEYS = ("visibleIf", "requiredIf")  # a field's rules (JSON Logic over the answers, see forms.rules)
 NAME_RE = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
 RESERVED_NAMES = frozenset({"csrf_token", "form_key", "prefill_schema"})  # Prefill's own hidden inputs
 ADHOC_MAX_FIELDS = 100  # a client-defined form (the widget's ad-hoc forms)
@@ -61,6 +64,7 @@ class _OptionSchema(Schema):
 
     label = mf.String(required=True)
     value = mf.String(required=True)
+    visibleIf = mf.Raw(allow_none=True)
 
 
 class _FieldSchema(Schema):
@@ -84,6 +88,13 @@ class _FieldSchema(Schema):
     patternMessage = mf.String(allow_none=True, validate=validate.Length(max=300))
     autocomplete = mf.String(allow_none=True, validate=validate.Regexp(r"^[a-z0-9 -]{1,100}$"))
     lockKnown = mf.Boolean(allow_none=True)
+    visibleIf = mf.Raw(allow_none=True)
+    requiredIf = mf.Raw(allow_none=True)
+    hideKnown = mf.Boolean(load_default=False)
+    saveToProfile = mf.Boolean(load_default=False)
+    multiple = mf.Boolean(load_default=False)
+    minItems = mf.Integer(strict=True, allow_none=True, validate=validate.Range(min=0, max=500))
+    maxItems = mf.Integer(strict=True, allow_none=True, validate=validate.Range(min=1, max=500))
 
     @validates_schema
     def _rules(self, data: dict[str, Any], **_: Any) -> None:
@@ -91,6 +102,14 @@ class _FieldSchema(Schema):
         ftype = data.get("type", "text")
         if data.get("name") in RESERVED_NAMES:
             errors["name"] = ["is reserved by Prefill."]
+        multi = is_multi(ftype, data.get("multiple", False))
+        if data.get("multiple") and ftype != "select":
+            errors["multiple"] = [f"only a select can take several values (use type 'checkboxes' for {ftype!r})."]
+        for key in ("minItems", "maxItems"):
+            if data.get(key) is not None and not multi:
+                errors[key] = ["only for a field that takes several values (checkboxes, select with multiple)."]
+        if (data.get("minItems") or 0) > (data.get("maxItems") or 500):
+            errors["minItems"] = ["must not exceed maxItems."]
         options = data.get("options")
         if ftype in CHOICE_TYPES:
             if not options:
@@ -102,7 +121,12 @@ class _FieldSchema(Schema):
         elif options is not None:
             errors["options"] = [f"not allowed for type {ftype!r}."]
         default = data.get("defaultValue")
-        if isinstance(default, (dict, list)):
+        if multi:
+            if default is not None and not (isinstance(default, list) and all(isinstance(v, str) for v in default)):
+                errors["defaultValue"] = ["must be a list of option values for a field that takes several."]
+            elif default and not set(default) <= {o["value"] for o in options or ()}:
+                errors["defaultValue"] = ["must hold option values only."]
+        elif isinstance(default, (dict, list)):
             errors["defaultValue"] = ["must be a string, number or boolean."]
         for key in ("min", "max"):
             bound = data.get(key)
@@ -130,6 +154,14 @@ class _FieldSchema(Schema):
             raise ValidationError(errors)
 
 
+class _ProgressiveSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    fields = mf.List(mf.String(), required=True, validate=validate.Length(min=1, max=100))
+    max = mf.Integer(strict=True, load_default=1, validate=validate.Range(min=1))
+
+
 class _FormSchema(Schema):
     class Meta:
         unknown = RAISE
@@ -141,6 +173,7 @@ class _FormSchema(Schema):
     description = mf.String(allow_none=True)
     submitLabel = mf.String(allow_none=True)
     lockKnown = mf.Boolean(load_default=False)
+    progressive = mf.Nested(_ProgressiveSchema, allow_none=True)
 
     @validates_schema
     def _unique_names(self, data: dict[str, Any], **_: Any) -> None:
@@ -151,12 +184,62 @@ class _FormSchema(Schema):
                     {"fields": {index: {"name": ["duplicate field name."]}}}
                 )
             seen.add(item["name"])
+        _check_rules(data.get("fields") or [])
+        progressive = data.get("progressive")
+        if progressive:
+            unknown = [n for n in progressive["fields"] if n not in seen]
+            if unknown:
+                problem = f"names no field of this form: {', '.join(unknown)}."
+                raise ValidationError({"progressive": {"fields": [problem]}})
+            if len(set(progressive["fields"])) != len(progressive["fields"]):
+                raise ValidationError({"progressive": {"fields": ["names a field twice."]}})
+
+
+def _check_rules(items: list[dict[str, Any]]) -> None:
+    """Every rule reads known fields with supported operators, and no field's
+    visibility depends on itself through others (a circle has no answer)."""
+    names = {item["name"] for item in items}
+    errors: dict[int, dict[str, Any]] = {}
+    depends: dict[str, set[str]] = {}
+    for index, item in enumerate(items):
+        found: dict[str, Any] = {}
+        reads: set[str] = set()
+        for key in RULE_KEYS:
+            if item.get(key) is not None:
+                problems = rules.check_rule(item[key], names)
+                if problems:
+                    found[key] = problems
+                elif key == "visibleIf":
+                    reads |= rules.variables(item[key])
+        for o_index, option in enumerate(item.get("options") or ()):
+            if option.get("visibleIf") is not None:
+                problems = rules.check_rule(option["visibleIf"], names)
+                if problems:
+                    found.setdefault("options", {})[o_index] = {"visibleIf": problems}
+                else:
+                    reads |= rules.variables(option["visibleIf"])
+        if found:
+            errors[index] = found
+        depends[item["name"]] = reads
+    if errors:
+        raise ValidationError({"fields": errors})
+    circle = rules.find_cycle(depends)
+    if circle:
+        index = next(i for i, item in enumerate(items) if item["name"] == circle[0])
+        raise ValidationError({"fields": {index: {"visibleIf": [
+            "fields' rules depend on each other in a circle: " + " -> ".join(circle) + "."]}}})
+
+
+def is_multi(ftype: str, multiple: bool) -> bool:
+    """Whether a field's value is a list of option values."""
+    return ftype == "checkboxes" or (ftype == "select" and multiple)
 
 
 @dataclass(frozen=True, slots=True)
 class Option:
     label: str
     value: str
+    visible_if: Rule | None = None  # JSON Logic: shown (and a valid choice) only while true
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +256,14 @@ class FieldRules:
     pattern: str | None
     pattern_message: str | None  # what a value that does not match is told (server and browser)
     autocomplete: str | None  # the HTML autocomplete token: from the schema, else from name and type
+    # Keyword-only, so subclasses keep their positional fields.
+    multiple: bool = field(default=False, kw_only=True)  # a list of option values (checkboxes, select multiple)
+    min_items: int | None = field(default=None, kw_only=True)
+    max_items: int | None = field(default=None, kw_only=True)
+    visible_if: Rule | None = field(default=None, kw_only=True)  # JSON Logic over the answers (forms.rules)
+    required_if: Rule | None = field(default=None, kw_only=True)
+    hide_known: bool = field(default=False, kw_only=True)  # not asked when trusted metadata knows it
+    save_to_profile: bool = field(default=False, kw_only=True)  # the answer goes back to userMetadata
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +286,8 @@ class FormSchema:
     description: str | None
     submit_label: str | None
     lock_known: bool
+    # ``progressive: {fields, max}``: ask at most ``max`` of these profile questions at a time.
+    progressive: tuple[tuple[str, ...], int] | None = None
     # What the resolver derives from the schema alone, computed once (see forms.resolve).
     memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -239,7 +332,7 @@ _AUTOCOMPLETE_BY_TYPE = {"email": "email", "tel": "tel", "url": "url"}
 
 
 def autocomplete_for(name: str, ftype: str) -> str | None:
-    if ftype in ("hidden", "checkbox", "radio", "select"):
+    if ftype in ("hidden", "checkbox", "checkboxes", "radio", "select"):
         return None
     return _AUTOCOMPLETE_BY_NAME.get(name.replace("_", "").replace("-", "").lower()) or _AUTOCOMPLETE_BY_TYPE.get(ftype)
 
@@ -266,7 +359,7 @@ def load_schema(provider: str, raw: Any) -> FormSchema:
             required=f["required"],
             default=f.get("defaultValue"),
             disabled=f["disabled"],
-            options=tuple(Option(o["label"], o["value"]) for o in f.get("options") or ()),
+            options=tuple(Option(o["label"], o["value"], rule_of(o.get("visibleIf"))) for o in f.get("options") or ()),
             placeholder=f.get("placeholder"),
             help=f.get("help"),
             min_length=f.get("minLength"),
@@ -277,6 +370,13 @@ def load_schema(provider: str, raw: Any) -> FormSchema:
             pattern_message=f.get("patternMessage"),
             autocomplete=f.get("autocomplete") or autocomplete_for(f["name"], f["type"]),
             lock_known=f.get("lockKnown"),
+            multiple=is_multi(f["type"], f["multiple"]),
+            min_items=f.get("minItems"),
+            max_items=f.get("maxItems"),
+            visible_if=rule_of(f.get("visibleIf")),
+            required_if=rule_of(f.get("requiredIf")),
+            hide_known=f["hideKnown"],
+            save_to_profile=f["saveToProfile"],
         )
         for f in data["fields"]
     )
@@ -286,4 +386,9 @@ def load_schema(provider: str, raw: Any) -> FormSchema:
         description=data.get("description"),
         submit_label=data.get("submitLabel"),
         lock_known=data["lockKnown"],
+        progressive=_progressive(data.get("progressive")),
     )
+
+
+def _progressive(data: dict[str, Any] | None) -> tuple[tuple[str, ...], int] | None:
+    return (tuple(data["fields"]), data["max"]) if data else None

@@ -102,7 +102,7 @@ def refill(schema: FormSchema, before: tuple[Any, ...], texts: tuple[Any, ...]) 
         specs.append(replace(spec, label=text(at) or humanize(spec.name), placeholder=text(at + 1),
                              help=text(at + 2), default=text(at + 3)))
     out = FormSchema(fields=tuple(specs), title=text(0), description=text(1), submit_label=text(2),
-                     lock_known=schema.lock_known)
+                     lock_known=schema.lock_known, progressive=schema.progressive)
     statics = schema.memo.get("statics")
     if statics is not None:  # forms.resolve's per-field memo: kept for the fields that are
         out.memo["partial_statics"] = {index: statics[index] for index in kept}

@@ -6,6 +6,7 @@ here. Locked fields take the resolved value whatever the client sent.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Mapping
@@ -14,6 +15,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
+from .conditions import answers_of, decide, has_rules
 from .errors import SubmissionInvalid
 from .messages import N_, Message
 from .prefill import number_from
@@ -46,25 +48,54 @@ class CleanSubmission:
     prefilled: list[str]
     changed: list[str]
     sources: dict[str, str]  # where each shown value came from (see ResolvedField.source)
+    # ``saveToProfile`` answers the user gave (not known before): what the
+    # surface writes back to an identified user's claimed metadata.
+    profile: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def _empty(value: Any) -> bool:
     return value is None or value == "" or value is False
 
 
-def _check(field: ResolvedField, raw: Any) -> tuple[Any, list[str]]:
-    """(cleaned value, errors) for one unlocked field."""
+def _check_many(field: ResolvedField, raw: Any, required: bool, hidden: frozenset[str]) -> tuple[Any, list[str]]:
+    """A multi-select: a list of distinct option values shown to this user."""
+    if raw is None or raw == "":
+        raw = []
+    elif isinstance(raw, str):
+        raw = [raw]  # one value where several may be
+    if not isinstance(raw, (list, tuple)) or not all(isinstance(v, str) for v in raw):
+        return None, [Message(N_("Must be a list of choices."))]
+    values = list(dict.fromkeys(raw))  # each once, in the order chosen
+    allowed = {o.value for o in field.options} - hidden
+    if any(v not in allowed for v in values):
+        return None, [Message(N_("Not a valid choice."))]
+    if not values:
+        return values, [REQUIRED] if required or (field.min_items or 0) > 0 else []
+    if field.min_items is not None and len(values) < field.min_items:
+        return values, [Message(N_("Choose at least %(count)s."), count=field.min_items)]
+    if field.max_items is not None and len(values) > field.max_items:
+        return values, [Message(N_("Choose at most %(count)s."), count=field.max_items)]
+    return values, []
+
+
+def _check(field: ResolvedField, raw: Any, required: bool | None = None,
+           hidden: frozenset[str] = frozenset()) -> tuple[Any, list[str]]:
+    """(cleaned value, errors) for one unlocked field; ``required`` and the
+    options ``hidden`` by their rules are the ones decided for this submission."""
+    required = field.required if required is None else required
+    if field.multiple:
+        return _check_many(field, raw, required, hidden)
     ftype = field.type
     if ftype == "checkbox":
         if raw is None:
             raw = False
         if not isinstance(raw, bool):
             return None, [Message(N_("Must be true or false."))]
-        if field.required and raw is False:
+        if required and raw is False:
             return raw, [REQUIRED]
         return raw, []
     if raw is None or raw == "":
-        return None, [REQUIRED] if field.required else []
+        return None, [REQUIRED] if required else []
     if ftype == "number":
         number = number_from(raw)
         if number is None or (isinstance(raw, float) and not math.isfinite(raw)):
@@ -79,7 +110,7 @@ def _check(field: ResolvedField, raw: Any) -> tuple[Any, list[str]]:
         return None, [Message(N_("Must be a string."))]
     errors: list[str] = []
     if ftype in ("select", "radio"):
-        if raw not in {o.value for o in field.options}:
+        if raw not in {o.value for o in field.options} or raw in hidden:
             return None, [Message(N_("Not a valid choice."))]
         return raw, []
     if ftype == "email" and not looks_like_email(raw):
@@ -112,27 +143,46 @@ def _check(field: ResolvedField, raw: Any) -> tuple[Any, list[str]]:
     return raw, errors
 
 
+def _stored(field: ResolvedField, value: Any) -> Any:
+    return list(value) if field.multiple and value is not None else value
+
+
 def validate_submission(form: ResolvedForm, values: Mapping[str, Any]) -> CleanSubmission:
-    """Clean ``values`` or raise :class:`SubmissionInvalid` with ``{field: [msgs]}``."""
+    """Clean ``values`` or raise :class:`SubmissionInvalid` with ``{field: [msgs]}``.
+
+    With rules, the server decides visibility again on these answers: a hidden
+    field is never required nor checked, and its value is dropped whatever the
+    client sent; an option hidden by its rule is no valid choice."""
     errors: dict[str, list[str]] = {}
     known = {f.name for f in form.fields}
     for key in values:
         if key not in known:
             errors[str(key)[:100]] = [Message(N_("Unknown field."))]
+    decision = decide(form.fields, answers_of(form.fields, values)) if any(map(has_rules, form.fields)) else None
     clean: dict[str, Any] = {}
     for field in form.fields:
+        required = field.required
+        hidden_options: frozenset[str] = frozenset()
+        if decision is not None:
+            if not decision.shows(field.name):
+                continue
+            required = field.name in decision.required
+            hidden_options = decision.hidden_options.get(field.name, frozenset())
         if field.disabled:
-            clean[field.name] = field.value
-            if field.required and _empty(field.value):
+            clean[field.name] = _stored(field, field.value)
+            if required and _empty(field.value):
                 errors[field.name] = [Message(N_("This field is required but no value is on file."))]
             continue
-        value, field_errors = _check(field, values.get(field.name))
+        value, field_errors = _check(field, values.get(field.name), required, hidden_options)
         clean[field.name] = value
         if field_errors:
             errors[field.name] = field_errors
     if errors:
         raise SubmissionInvalid(fields=errors)
-    prefilled = [f.name for f in form.fields if f.prefilled]
-    changed = [f.name for f in form.fields if f.prefilled and clean[f.name] != f.value]
-    sources = {f.name: f.source for f in form.fields if f.source}
-    return CleanSubmission(clean, prefilled, changed, sources)
+    prefilled = [f.name for f in form.fields if f.prefilled and f.name in clean]
+    changed = [f.name for f in form.fields if f.name in clean and f.prefilled and clean[f.name] != _stored(f, f.value)]
+    sources = {f.name: f.source for f in form.fields if f.source and f.name in clean}
+    profile = {f.name: clean[f.name] for f in form.fields
+               if f.save_to_profile and not f.disabled and f.name in clean and not _empty(clean[f.name])
+               and clean[f.name] != []}
+    return CleanSubmission(clean, prefilled, changed, sources, profile)

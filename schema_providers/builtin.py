@@ -24,6 +24,15 @@ STANDARD_PRIORITIES = [
 ]
 
 
+CATEGORIES = [
+    {"label": "A question", "value": "question"},
+    {"label": "Billing", "value": "billing"},
+    {"label": "Something is broken", "value": "bug"},
+]
+PRODUCTS = [{"label": "Web app", "value": "web"}, {"label": "Mobile app", "value": "mobile"},
+            {"label": "API", "value": "api"}]
+
+
 @provider("support_ticket", title="Contact support", timeout=None)  # pure: cannot hang, runs inline
 def support_ticket(args: dict[str, str], user: Any) -> dict[str, Any]:
     enterprise = user.trusted.get("plan") == "enterprise"
@@ -38,6 +47,16 @@ def support_ticket(args: dict[str, str], user: Any) -> dict[str, Any]:
             {"name": "company", "type": "text"},
             {"name": "subject", "type": "text", "required": True,
              "defaultValue": args.get("subject") or None, "maxLength": 200},
+            # The follow-up questions depend on the answer (rules in JSON Logic,
+            # decided again by the server at submit: see docs/providers.md).
+            {"name": "category", "type": "select", "options": CATEGORIES},
+            {"name": "invoice", "label": "Invoice number", "required": True, "maxLength": 40,
+             "visibleIf": {"==": [{"var": "category"}, "billing"]}},
+            {"name": "affected", "label": "Affected products", "type": "checkboxes", "maxItems": 3,
+             "options": PRODUCTS, "visibleIf": {"==": [{"var": "category"}, "bug"]}},
+            {"name": "steps", "label": "Steps to reproduce", "type": "textarea", "maxLength": 5000,
+             "visibleIf": {"==": [{"var": "category"}, "bug"]},
+             "requiredIf": {"in": ["api", {"var": "affected"}]}, "help": "Required for API problems."},
             {"name": "priority", "type": "select", "required": True,
              "options": ENTERPRISE_PRIORITIES if enterprise else STANDARD_PRIORITIES},
             {"name": "message", "type": "textarea", "required": True, "maxLength": 10000},

@@ -25,7 +25,7 @@ from marshmallow import fields as mf
 
 from forms.schema import load_schema
 
-SCHEMA_KEYS = ("title", "description", "submitLabel", "lockKnown")
+SCHEMA_KEYS = ("title", "description", "submitLabel", "lockKnown", "progressive")
 
 
 class _Variant(Schema):
@@ -53,6 +53,7 @@ class DeclaredForm(Schema):
     description = mf.String(allow_none=True)
     submitLabel = mf.String(allow_none=True)
     lockKnown = mf.Boolean(allow_none=True)
+    progressive = mf.Dict(keys=mf.String(), allow_none=True)  # checked with the fields, by load_schema
     requires = mf.String(allow_none=True, validate=validate.OneOf(["identified", "verified"]))
     fields = mf.List(mf.Dict(), required=True)
     variants = mf.List(mf.Nested(_Variant), load_default=list)

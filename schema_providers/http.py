@@ -5,10 +5,11 @@
     allowHosts: [api.example.com]
 
 Placeholders take the **raw** identity (a token is what they are for). In the
-URL each value is percent-encoded as one path segment or query value, so a
-userId of ``../admin`` or ``a/b?c`` cannot change the path; a value that would
-make a whole path segment ``.``, ``..`` or empty is refused rather than encoded
-(servers decode ``%2E`` and merge ``//``); in a header a value with CR or LF is
+URL each value is percent-encoded as one path segment or query value, so
+``?`` or ``#`` in a value cannot change the URL; a value that would make a
+whole path segment ``.``, ``..`` or empty, or put a ``/`` or ``\\`` into one, is
+refused rather than encoded (servers decode ``%2E`` and ``%2F``, resolve dot
+segments and merge ``//``); in a header a value with CR or LF is
 refused. Only ``allowHosts`` are reached, at the address that was checked (no
 second DNS look-up), never a private, loopback or link-local one unless that
 address itself is listed; redirects are not followed; answers over 256 KiB or
@@ -65,6 +66,12 @@ def _encode(value: str) -> str:
     return quote(value, safe="")
 
 
+def _unsafe_segment(decoded: str) -> bool:
+    """Empty, a dot segment, or a slash a server may decode (``%2F``) and split
+    on, as nginx's ``proxy_pass`` does: ``a/../..`` would climb out of the path."""
+    return decoded in ("", ".", "..") or "/" in decoded or "\\" in decoded
+
+
 def _render_url(template: str, context: dict[str, Any]) -> str:
     """The URL with each value encoded in place. A path segment that a value
     makes ``.``, ``..`` or empty is refused: encoding cannot save it, as many
@@ -73,8 +80,8 @@ def _render_url(template: str, context: dict[str, Any]) -> str:
     segments = []
     for part in path.split("/"):
         segment = templating.render(part, context, quote=_encode)
-        if "{{" in part and unquote(segment) in ("", ".", ".."):
-            raise _Refused("a value would make a URL path segment empty, '.' or '..'")
+        if "{{" in part and _unsafe_segment(unquote(segment)):
+            raise _Refused("a value would make a URL path segment empty, '.' or '..', or split it")
         segments.append(segment)
     return templating.render(origin or "", context, quote=_encode) + "/".join(segments) + \
         templating.render(rest, context, quote=_encode)

@@ -1,5 +1,5 @@
 """Rate limits: 429 ``rate_limited`` with Retry-After, per session (a request
-without one: per address), in memory and on the real local Redis shared by two
+without one: only the address's ceiling), in memory and on the real local Redis shared by two
 app instances. The per-address ceiling: test_limit_keys.py."""
 
 from __future__ import annotations
@@ -33,8 +33,14 @@ def redis_prefix():
         client.delete(key)
 
 
-def test_identity_calls_without_a_session_are_limited_per_address(make_app):
-    app = limited_app(make_app)
+def test_new_visitors_do_not_share_one_sessions_budget(make_app):
+    app = limited_app(make_app)  # 3/minute per session, so 30/minute per address
+    for _ in range(10):  # ten new visitors behind one address, each one call that makes its session
+        assert app.test_client().post("/api/identify", json={"userId": "u1"}).status_code == 200
+
+
+def test_identity_calls_without_a_session_count_against_the_address_ceiling(make_app):
+    app = limited_app(make_app, RATELIMIT_IDENTITY_ADDRESS="3/minute")
     for _ in range(3):
         c = app.test_client()  # no session yet: the address counts
         assert c.post("/api/identify", json={"userId": "u1"}).status_code == 200
@@ -82,7 +88,8 @@ def test_reads_are_not_limited(make_app):
 
 
 def test_two_instances_share_one_limit_on_redis(make_app, redis_prefix):
-    config = {"RATELIMIT_STORAGE_URI": REDIS, "RATELIMIT_KEY_PREFIX": redis_prefix}
+    config = {"RATELIMIT_STORAGE_URI": REDIS, "RATELIMIT_KEY_PREFIX": redis_prefix,
+              "RATELIMIT_IDENTITY_ADDRESS": "3/minute"}
     one, two = limited_app(make_app, **config), limited_app(make_app, **config)
     assert one.test_client().post("/api/identify", json={"userId": "a"}).status_code == 200
     assert two.test_client().post("/api/identify", json={"userId": "b"}).status_code == 200

@@ -249,3 +249,13 @@ def test_the_same_user_again_keeps_the_token_and_what_a_proof_adds(make_app):
     assert d.get_cookie("prefill_session").value == token
     d.post("/api/identify", json={"userId": "bob"})
     assert d.get_cookie("prefill_session").value != token
+
+
+@pytest.mark.parametrize(("language", "words"), [("en", "Reload the page"), ("de", "Laden Sie die Seite neu")])
+def test_a_page_opened_with_a_rotated_cookie_says_to_reload(verified_app, language, words):
+    c = verified_app.test_client()
+    ann = c.post("/api/identify", json={"userId": "ann", **proof("ann")}) and c.get_cookie("prefill_session").value
+    c.post("/api/reset")
+    r = _old_cookie(verified_app, ann).get("/forms/support_ticket",
+                                           headers={"Accept": "text/html", "Accept-Language": language})
+    assert r.status_code == 409 and words in r.get_data(as_text=True)

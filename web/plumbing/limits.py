@@ -2,11 +2,12 @@
 
 Each group of endpoints shares one budget (the identity calls one, the
 submissions another, the ad-hoc resolutions a third), counted twice: per
-session (the token's hash; a request without one counts against its address)
-at ``RATELIMIT_<GROUP>``, and per client address at the much higher
+session (the token's hash) at ``RATELIMIT_<GROUP>``, and per client address
+at the much higher
 ``RATELIMIT_<GROUP>_ADDRESS`` (by default ten times the other). An office
 behind one NAT is many sessions, each with its own budget; the ceiling still
-stops one address that floods with fresh sessions. Failed admin keys have a
+stops one address that floods with fresh sessions, and is the only limit of a
+request that has no session yet. Failed admin keys have a
 budget per address of their own (``RATELIMIT_ADMIN_FAILURES``), which only
 failures spend. Storage is ``memory://`` by default (one process) and Redis
 (``RATELIMIT_STORAGE_URI=redis://…``) for several workers or instances, which
@@ -103,6 +104,14 @@ def session_or_address(address: ClientAddress) -> str:
     return "session:" + hash_token(token) if token else address()
 
 
+def no_session() -> bool:
+    """A request that has no session yet (a visitor's first call, which makes
+    one) has no session budget to spend: only its address's ceiling counts, or
+    a whole office, or a site behind an unconfigured balancer, would share one
+    visitor's budget for new sessions."""
+    return not request_token()[0]
+
+
 def init_limits(app: Flask) -> Limiter:
     """A limiter of this app's own (tests build many apps) over ``LIMITED``."""
     cfg = app.config
@@ -121,7 +130,8 @@ def init_limits(app: Flask) -> Limiter:
         # Shared: all endpoints of a group draw on one budget.
         view = app.view_functions[endpoint]
         view = limiter.shared_limit(partial(ceiling, setting), scope=f"{setting}:ip", key_func=address)(view)
-        view = limiter.shared_limit(per_session, scope=f"{setting}:session", key_func=by_session)(view)
+        view = limiter.shared_limit(per_session, scope=f"{setting}:session", key_func=by_session,
+                                    exempt_when=no_session)(view)
         app.view_functions[endpoint] = view
     return limiter
 

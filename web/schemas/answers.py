@@ -50,9 +50,13 @@ class FormList(Schema):
     forms = fields.List(fields.Nested(FormSummary), required=True)
 
 
+RULE = {"description": "A JSON Logic rule over the form's answers (see docs/providers.md)."}
+
+
 class Option(Schema):
     label = fields.String(required=True)
     value = fields.String(required=True)
+    visibleIf = fields.Raw(metadata={**RULE, "description": "Shown, and a valid choice, only while true."})
 
 
 class Field(Schema):
@@ -76,6 +80,15 @@ class Field(Schema):
         "enum": ["trusted", "claimed", "default", "template", None],
         "description": "Where the value came from: trusted (signed or admin-set), claimed (the browser's claim), "
                        "default (the provider's defaultValue), template, or null."})
+    # Only where they apply (a form without them answers as before they existed).
+    multiple = fields.Boolean(metadata={"description": "The value is a list of option values."})
+    minItems = fields.Integer(allow_none=True)
+    maxItems = fields.Integer(allow_none=True)
+    visibleIf = fields.Raw(metadata={**RULE, "description": "Shown only while true; hidden, it is not "
+                                      "required and its value is dropped at submit."})
+    requiredIf = fields.Raw(metadata={**RULE, "description": "Required while true (when shown)."})
+    knownHidden = fields.Boolean(metadata={"description": "Not asked: its value is known (hideKnown, or a "
+                                           "profile question answered before). Rules still see its value."})
 
 
 class Form(Schema):

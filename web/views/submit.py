@@ -4,18 +4,21 @@ JSON API, ad-hoc forms and the HTML forms)."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
-from forms.errors import SubmissionInvalid
+from forms.errors import PrefillError, SubmissionInvalid
 from forms.identity import Identity
 from forms.resolve import ResolvedForm
 from forms.validate import CleanSubmission, validate_submission
 from store.sessions import SessionRow
 from store.submissions import request_hash, scoped_key
 from web.identity.current import current_identity
-from web.identity.session import ensure_session
+from web.identity.session import change_session, ensure_session
 from web.state import state
+
+log = logging.getLogger("prefill.submit")
 
 
 def store_submission(
@@ -23,10 +26,29 @@ def store_submission(
     key: str | None, digest: str | None, schema: dict[str, Any] | None = None,
 ) -> tuple[int, dict[str, Any], bool, str]:
     """``schema``: an ad-hoc form's own, stored with it (``adhoc: true``)."""
-    return state().submissions.create(
+    out = state().submissions.create(
         form=name, args=args, clean=clean, identity=identity,
         visitor_id=row.visitor_id, idempotency_key=key, digest=digest, schema=schema,
     )
+    if clean.profile and not out[2]:  # a replay wrote its profile answers the first time
+        save_to_profile(clean.profile, identity)
+    return out
+
+
+def save_to_profile(answers: dict[str, Any], identity: Identity) -> None:
+    """``saveToProfile``: an identified user's answers become claimed metadata,
+    as ``updateUser`` would write them; never over a trusted value, never under
+    a sensitive key. After the submission is stored, which it stays whatever
+    happens here (a failure is logged, without values)."""
+    st = state()
+    claims = {k: v for k, v in answers.items() if k not in identity.trusted and not st.sensitive.is_sensitive(k)}
+    if identity.user_id is None or not claims:
+        return
+    try:
+        with change_session() as tx:
+            tx.update_user(identity.user_id, claims)
+    except PrefillError as exc:
+        log.warning("saveToProfile: the answers of %s were not saved to the profile: %s", sorted(claims), exc.code)
 
 
 def schema_args(schema: dict[str, Any]) -> dict[str, str]:
