@@ -34,6 +34,7 @@ LIMITED = {
     "adhoc.create_adhoc_submission": "RATELIMIT_SUBMIT",
     "widget.adhoc_submit": "RATELIMIT_SUBMIT",
     "html.submit": "RATELIMIT_SUBMIT",
+    "uploads.upload": "RATELIMIT_UPLOAD",
 }
 
 
