@@ -9,6 +9,7 @@ TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 .PHONY: run test lint bench bench-smoke wrk worker chromium postgres redis clean
 
 $(STAMP): requirements.txt requirements-dev.txt
+	@test -e /usr/lib/x86_64-linux-gnu/libmagic.so.1 || ldconfig -p | grep -q libmagic.so.1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libmagic1 >/dev/null)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
