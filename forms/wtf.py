@@ -81,6 +81,8 @@ def _unbound(field: ResolvedField, tr: Callable[[str], str]) -> Any:
         return wf.URLField(label, **kw)
     if t == "hidden":
         return wf.HiddenField(label, **kw)
+    if t == "file":  # ``accept`` and ``multiple`` follow from the operator's caps too: the page adds them
+        return wf.FileField(label, **kw)
     if t == "date":
         return wf.StringField(label, widget=DateInput(), **kw)
     if t == "number":
@@ -93,6 +95,8 @@ def display(field: ResolvedField, value: Any, tr: Callable[[str], str]) -> Any:
         if field.type == "checkbox":
             return tr(N_("Yes") if value else N_("No"))
         return next((o.label for o in field.options if o.value == value), "" if value is None else str(value))
+    if field.type == "file":
+        return value  # uploads kept by a failed post: the template lists them
     if value is None:
         return "" if field.type != "checkbox" else False
     if field.type == "checkbox":
@@ -118,6 +122,10 @@ def values_from_formdata(form: ResolvedForm, formdata: MultiDict[str, str]) -> d
     for field in form.fields:
         if field.type == "checkbox":
             values[field.name] = field.name in formdata and formdata.get(field.name) not in ("", "false", "n")
+        elif field.type == "file":  # upload ids (uploads.js, or kept by a failed post); files come apart
+            ids = [v for v in formdata.getlist(field.name) if v]
+            if ids:
+                values[field.name] = ids
         elif field.name in formdata:
             values[field.name] = formdata.get(field.name)
     return values

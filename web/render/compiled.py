@@ -57,8 +57,17 @@ def field_shape(rf: ResolvedField) -> tuple[Any, ...]:
     return (
         rf.name, rf.type, rf.required, rf.min_length, rf.max_length, _exact(rf.min), _exact(rf.max), rf.pattern,
         rf.pattern_message, rf.autocomplete, rf.disabled, rf.options, rf.source, rf.placeholder is None,
-        bool(rf.help), None if _value_is_text(rf) else _exact(rf.value),
+        bool(rf.help), None if _value_is_text(rf) else _exact(rf.value), *_file_shape(rf),
     )
+
+
+def _file_shape(rf: ResolvedField) -> tuple[Any, ...]:
+    """A file field's limits: its limits text, accept list and script words follow from them."""
+    if rf.type != "file":
+        return ()
+    accept = getattr(rf, "accept", None)
+    return (tuple(accept) if isinstance(accept, (list, tuple)) else accept, getattr(rf, "max_size", None),
+            getattr(rf, "max_files", None))
 
 
 def compile_field(rf: ResolvedField, render: Callable[[ResolvedField], str]) -> Parts:
@@ -80,7 +89,7 @@ def field_texts(rf: ResolvedField, tr: Callable[[str], str]) -> tuple[Markup, ..
 
 
 def page_shape(form: ResolvedForm) -> tuple[Any, ...]:
-    return form.name, bool(form.description)
+    return form.name, bool(form.description), any(f.type == "file" for f in form.fields)  # multipart
 
 
 def compile_page(form: ResolvedForm, render: Callable[[ResolvedForm, Markup, list[Markup]], str]) -> Parts:
