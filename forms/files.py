@@ -103,7 +103,7 @@ def type_problem(detected: str, declared: str, name: str, accept: tuple[str, ...
     declared = canonical(declared or "")
     if detected == "application/x-empty":
         return Message(N_("The file is empty."))
-    if by_name is not None and not _agrees(by_name, detected):
+    if by_name is not None and by_name not in GENERIC and not _agrees(by_name, detected):
         return Message(N_("The file's name says %(claimed)s but it holds %(detected)s."), claimed=ext,
                        detected=detected)
     if declared not in GENERIC and not _agrees(declared, detected):
