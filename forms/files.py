@@ -85,8 +85,8 @@ def _agrees(claimed: str, detected: str) -> bool:
 
 
 def _matches(entry: str, detected: str, ext: str) -> bool:
-    if entry.startswith("."):
-        return entry == ext
+    if entry.startswith("."):  # the name's extension, or content of the extension's type (a pasted "image")
+        return entry == ext or type_of_extension(entry) == detected
     if entry.endswith("/*"):
         return detected.startswith(entry[:-1])
     return entry == detected or (entry.startswith("text/") and detected == "text/plain" and entry == (

@@ -14,6 +14,7 @@ from forms.validate import CleanSubmission
 from store.db import now_ms
 from store.sessions import SessionRow
 from web.state import state
+from web.uploads.links import with_links
 from web.uploads.receive import human_size
 
 UNKNOWN = N_("This upload is not known here (or not to this session); upload the file again.")
@@ -70,8 +71,6 @@ def check_uploads(form: ResolvedForm, form_name: str, clean: CleanSubmission, ro
         values[f.name] = metas
     if errors:
         raise SubmissionInvalid(fields=errors)
-    from web.uploads.links import with_links
-
     return Claims(dataclasses.replace(clean, values=values), tuple(wanted), with_links(values))
 
 
