@@ -31,7 +31,7 @@
   }
 
   function size(bytes) {
-    var units = [["gigabyte", 1e9], ["megabyte", 1e6], ["kilobyte", 1e3]];
+    var units = [["gigabyte", 1073741824], ["megabyte", 1048576], ["kilobyte", 1024]]; // as the server counts
     for (var i = 0; i < units.length; i++) {
       if (bytes >= units[i][1]) {
         var n = bytes / units[i][1];
@@ -142,11 +142,9 @@
     var data = new FormData(); // where it goes first: its limits apply before the bytes arrive
     data.append("form", form ? form.getAttribute("data-form") || "" : "");
     data.append("field", box.getAttribute("data-name") || box.name || box.id);
-    var schema = form && form.querySelector("input[name=prefill_schema]");
-    if (schema) data.append("schema", schema.value);
     data.append("file", file, name);
     var xhr = item.xhr = new XMLHttpRequest();
-    xhr.open("POST", "/api/uploads");
+    xhr.open("POST", "/api/uploads" + location.search); // the form's arguments: the same form, the same limits
     var headers = window.PrefillFrame ? window.PrefillFrame.headers() : {};
     for (var h in headers) xhr.setRequestHeader(h, headers[h]);
     xhr.setRequestHeader("Accept", "application/json");
@@ -177,9 +175,9 @@
       required(field);
       var code = answer && answer.error ? String(answer.error.code || "") : "";
       var key = "failed";
-      if (xhr.status === 413 || /too_large|too_big/.test(code)) key = "tooBig";
-      else if (xhr.status === 415 || /type/.test(code)) key = "badType";
-      else if (xhr.status === 429 || /budget|rate_limit/.test(code)) key = "busy";
+      if (code === "file_too_large" || xhr.status === 413) key = "tooBig";
+      else if (code === "file_refused") key = "badType"; // its content is not what the field takes
+      else if (xhr.status === 429) key = "busy";
       showError(field, word(field, key, name));
       done(false);
     });

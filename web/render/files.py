@@ -55,9 +55,10 @@ def limits(rf: ResolvedField) -> tuple[int | None, int]:
 
 
 def size_text(size: int) -> str:
-    """``size`` bytes in the reader's units, rounded down (a limit never reads larger than it is)."""
+    """``size`` bytes in the reader's units, rounded down (a limit never reads larger than it is).
+    Units of 1024, as the operator's settings and the server's messages count them (5 MB is 5 * 1024 * 1024)."""
     locale = request_locale()
-    for unit, scale in (("digital-gigabyte", 10**9), ("digital-megabyte", 10**6), ("digital-kilobyte", 10**3)):
+    for unit, scale in (("digital-gigabyte", 1 << 30), ("digital-megabyte", 1 << 20), ("digital-kilobyte", 1 << 10)):
         if size >= scale:
             amount = size / scale
             amount = math.floor(amount * 10) / 10 if amount < 10 else math.floor(amount)
