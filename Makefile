@@ -59,6 +59,7 @@ wrk:
 bench: $(STAMP) wrk postgres
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/gunicorn_bench.py --pg $(TEST_DATABASE_URL)
+	$(BIN)/python bench/uploads.py
 
 # A few seconds of the gunicorn benchmark: proves it works (no speed is asserted).
 bench-smoke: $(STAMP) wrk

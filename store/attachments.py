@@ -101,10 +101,10 @@ class AttachmentStore:
         return int(conn.execute(select(func.coalesce(func.sum(A.c.reserved), 0)).where(
             A.c.session_hash == session_hash, A.c.created_at > now - HOUR_MS)).scalar() or 0)
 
-    def stored(self, ident: str, *, size: int, type_: str, sha256: str) -> None:
+    def stored(self, ident: str, *, size: int, type_: str, fingerprint: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(update(A).where(A.c.id == ident).values(
-                status="stored", size=size, reserved=size, type=type_, sha256=sha256))
+                status="stored", size=size, reserved=size, type=type_, fingerprint=fingerprint))
 
     def refused(self, ident: str, read: int) -> None:
         """A refused upload keeps its row (without a file) while it counts: the

@@ -112,7 +112,7 @@ attachments = Table(
     Column("type", String(255), nullable=True),  # detected from the content
     Column("size", BigInteger, nullable=True),
     Column("reserved", BigInteger, nullable=False),  # bytes counted against the session's hourly budget
-    Column("sha256", String(64), nullable=True),
+    Column("fingerprint", String(64), nullable=True),  # sha256 of the first 64 KiB and the size
     Column("submission_id", String(40), nullable=True, index=True),
     Column("created_at", BigInteger, nullable=False),
     Column("expires_at", BigInteger, nullable=False, index=True),  # unclaimed past this: cleaned up

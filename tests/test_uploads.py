@@ -266,17 +266,20 @@ def test_racing_twins_store_one_submission(app):
     assert len({a.json["id"] for a in answers}) == 1
 
 
-def test_a_replayed_link_after_expiry(up_app):
-    app = up_app(ATTACHMENT_LINK_TTL=1)
-    client = app.test_client()
+def test_a_replayed_link_after_expiry(client, monkeypatch):
+    import types
+
+    from web.uploads import links
+
     up = upload(client, "bug_report", "screenshot", png(), "a.png", "image/png").json["id"]
     url = submit(client, {"screenshot": up}).json["values"]["screenshot"][0]["url"]
     assert fetch(client, url).status_code == 200
-    time.sleep(2.1)
+    later = time.time() + 3601  # ATTACHMENT_LINK_TTL is an hour
+    monkeypatch.setattr(links, "time", types.SimpleNamespace(time=lambda: later))
     r = fetch(client, url)
     assert r.status_code == 410 and r.json["error"]["code"] == "link_expired" and not r.data.startswith(b"\x89PNG")
     fresh = client.get("/api/submissions").json["items"][0]["values"]["screenshot"][0]["url"]
-    assert fetch(client, fresh).status_code == 200
+    assert fetch(client, fresh).status_code == 200  # a new read of the submission makes a new link
 
 
 def test_forged_links(client):
@@ -326,12 +329,15 @@ def test_parallel_uploads_cannot_exceed_the_sessions_budget(up_app):
     assert upload(app.test_client(), "bug_report", "anything", b"x\n", "x.txt").status_code == 201
 
 
-def test_expired_uploads_are_refused_then_cleaned_up(up_app):
-    app = up_app(UPLOAD_TTL=0.5)
-    client = app.test_client()
+def expire_unclaimed(app):
+    with st(app).db.begin() as conn:  # as if UPLOAD_TTL had passed
+        conn.execute(text("UPDATE attachments SET expires_at = 1 WHERE submission_id IS NULL"))
+
+
+def test_expired_uploads_are_refused_then_cleaned_up(app, client):
     up = upload(client, "bug_report", "screenshot", png(), "a.png", "image/png").json["id"]
     kept = upload(client, "bug_report", "logs", b"x\n", "a.log").json["id"]
-    time.sleep(0.7)
+    expire_unclaimed(app)
     r = submit(client, {"screenshot": up})
     assert r.json["error"]["fields"] == {"screenshot": ["This upload has expired; upload the file again."]}
     assert len(list(st(app).storage.keys())) == 2
@@ -341,14 +347,19 @@ def test_expired_uploads_are_refused_then_cleaned_up(up_app):
     assert st(app).attachments.get(kept) is None
 
 
-def test_claimed_files_survive_cleanup(up_app):
-    app = up_app(UPLOAD_TTL=0.5)
-    client = app.test_client()
+def test_claimed_files_survive_cleanup(app, client):
     up = upload(client, "bug_report", "screenshot", png(), "a.png", "image/png").json["id"]
     url = submit(client, {"screenshot": up}).json["values"]["screenshot"][0]["url"]
-    time.sleep(0.7)
+    expire_unclaimed(app)
     app.test_cli_runner().invoke(args=["prefill", "cleanup"])
     assert fetch(client, url).status_code == 200
+
+
+def test_upload_ttl_sets_the_lifetime(up_app):
+    app = up_app(UPLOAD_TTL=120)
+    up = upload(app.test_client(), "bug_report", "logs", b"x\n", "a.log").json["id"]
+    left = st(app).attachments.get(up).expires_at - time.time() * 1000
+    assert 110_000 < left <= 120_000
 
 
 def test_erase_removes_the_users_files_from_the_storage(verified_app, storage_config, make_app):

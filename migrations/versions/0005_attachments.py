@@ -27,7 +27,7 @@ def upgrade() -> None:
         sa.Column("type", sa.String(255), nullable=True),
         sa.Column("size", sa.BigInteger, nullable=True),
         sa.Column("reserved", sa.BigInteger, nullable=False),
-        sa.Column("sha256", sa.String(64), nullable=True),
+        sa.Column("fingerprint", sa.String(64), nullable=True),
         sa.Column("submission_id", sa.String(40), nullable=True, index=True),
         sa.Column("created_at", sa.BigInteger, nullable=False),
         sa.Column("expires_at", sa.BigInteger, nullable=False, index=True),

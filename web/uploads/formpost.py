@@ -78,7 +78,7 @@ def digest_values(shown: dict[str, Any], post: FormPost | None) -> dict[str, Any
     out = dict(shown)
     for name, got in post.received.items():
         new = {r.id for r in got}
-        out[name] = [v for v in shown.get(name) or () if v not in new] + [f"sha256:{r.sha256}" for r in got]
+        out[name] = [v for v in shown.get(name) or () if v not in new] + [f"file:{r.fingerprint}" for r in got]
     return out
 
 

@@ -47,7 +47,16 @@ class Part:
         self._done = False
 
     def read(self, n: int = -1) -> bytes:
-        """Up to ``n`` bytes (all the rest for ``n < 0``: only for small fields)."""
+        """Up to ``n`` bytes (all the rest for ``n < 0``: only for small fields).
+        A whole event's data is handed on as it is, without a copy."""
+        if n > 0 and not self._buffer and not self._done:
+            event = self.body.next_event()
+            if not isinstance(event, Data):
+                raise BadRequest("The multipart body is malformed.")
+            self._done = not event.more_data
+            if len(event.data) <= n:
+                return event.data if event.data or self._done else self.read(n)
+            self._buffer = event.data
         while not self._done and (n < 0 or len(self._buffer) < n):
             event = self.body.next_event()
             if not isinstance(event, Data):
