@@ -25,9 +25,12 @@
     return node;
   }
 
-  function say(field, text) {
+  // The field's news, in its polite live region; an error is only heard there (its list shows it).
+  function say(field, text, quiet) {
     var status = field.querySelector(".upload-status");
-    if (status) status.textContent = text;
+    if (!status) return;
+    status.classList.toggle("is-quiet", !!quiet);
+    status.textContent = text;
   }
 
   function size(bytes) {
@@ -70,7 +73,7 @@
     box.setAttribute("aria-invalid", "true");
     var ids = (box.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
     if (ids.indexOf(errs.id) < 0) box.setAttribute("aria-describedby", ids.concat(errs.id).join(" "));
-    say(field, text);
+    say(field, text, true);
   }
 
   function clearErrors(field) {
@@ -99,10 +102,28 @@
     if (box.hasAttribute("data-required")) box.required = attached(field) === 0;
   }
 
-  function forget(field, item, name) {
-    if (item.xhr) item.xhr.abort();
-    item.parentNode.removeChild(item);
+  // The control shows the files the list holds (dropped and pasted ones too); the post
+  // never carries them: it loses its name before any post (below), the ids go instead.
+  function sync(field) {
+    var box = input(field);
+    try {
+      var dt = new DataTransfer();
+      Array.prototype.forEach.call(list(field).querySelectorAll("li.file"), function (li) {
+        if (li.file) dt.items.add(li.file);
+      });
+      box.files = dt.files;
+    } catch (e) { box.value = ""; }
     required(field);
+  }
+
+  function drop1(item) {
+    if (item.xhr) item.xhr.abort();
+    if (item.parentNode) item.parentNode.removeChild(item);
+  }
+
+  function forget(field, item, name) {
+    drop1(item);
+    sync(field);
     say(field, word(field, "removed", name));
     input(field).focus();
   }
@@ -112,18 +133,17 @@
     if (!box || box.disabled || !files.length) return;
     clearErrors(field);
     var most = +d.getAttribute("data-max-files") || 1, limit = +d.getAttribute("data-max-size") || 0;
-    if (most === 1) { // one file: a new one replaces it
-      var old = list(field).querySelectorAll("li.file");
-      for (var i = 0; i < old.length; i++) { if (old[i].xhr) old[i].xhr.abort(); old[i].parentNode.removeChild(old[i]); }
-    }
-    files.forEach(function (file) {
-      if (attached(field) >= most) return showError(field, word(field, "tooMany", file.name));
-      if (!accepted(file, box.getAttribute("accept"))) return showError(field, word(field, "badType", file.name));
-      if (limit && file.size > limit) return showError(field, word(field, "tooBig", file.name));
-      upload(field, file);
+    var room = most === 1 ? 1 : most - attached(field); // one file: a good new one replaces it
+    var good = files.filter(function (file) {
+      var problem = room <= 0 ? "tooMany" : !accepted(file, box.getAttribute("accept")) ? "badType"
+        : limit && file.size > limit ? "tooBig" : null;
+      if (problem) showError(field, word(field, problem, file.name));
+      else room--;
+      return !problem;
     });
-    box.value = ""; // the files travel as uploads, never again with the form
-    required(field);
+    if (most === 1 && good.length) Array.prototype.forEach.call(list(field).querySelectorAll("li.file"), drop1);
+    good.forEach(function (file) { upload(field, file); });
+    sync(field);
   }
 
   function upload(field, file) {
@@ -136,6 +156,7 @@
     item.appendChild(el("span", { "class": "size" }, size(file.size)));
     item.appendChild(bar);
     item.appendChild(remove);
+    item.file = file;
     list(field).appendChild(item);
     remove.addEventListener("click", function () { forget(field, item, name); });
 
@@ -172,7 +193,7 @@
         return done(true);
       }
       item.parentNode.removeChild(item);
-      required(field);
+      sync(field);
       var code = answer && answer.error ? String(answer.error.code || "") : "";
       var key = "failed";
       if (code === "file_too_large" || xhr.status === 413) key = "tooBig";
@@ -183,7 +204,7 @@
     });
     xhr.addEventListener("error", function () {
       if (item.parentNode) item.parentNode.removeChild(item);
-      required(field);
+      sync(field);
       showError(field, word(field, "failed", name));
       done(false);
     });

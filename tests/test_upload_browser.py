@@ -58,7 +58,8 @@ class Seen:
         query = environ.get("QUERY_STRING")
         cookie = "prefill_session" in environ.get("HTTP_COOKIE", "")
         self.lines.append((environ["REQUEST_METHOD"], environ["PATH_INFO"] + ("?" + query if query else ""),
-                           environ.get("HTTP_AUTHORIZATION", "")[:7], cookie, environ.get("HTTP_REFERER", "")))
+                           environ.get("HTTP_AUTHORIZATION", "")[:7], cookie, environ.get("HTTP_REFERER", ""),
+                           int(environ.get("CONTENT_LENGTH") or 0)))
         return self.app(environ, start_response)
 
     def uploads(self) -> list[tuple[Any, ...]]:
@@ -159,10 +160,12 @@ def test_a_chosen_file_is_uploaded_at_once_and_the_thanks_page_links_it(open_pag
     assert re.fullmatch(r"upl_[0-9a-f]{32}", ids[0])
     assert page.locator("#shot-status").inner_text() == "chart.png is attached."
     assert page.locator("#shot-files progress").count() == 0
-    assert shot.input_value() == ""  # the file went as an upload: never again with the form
+    assert shot.evaluate("e => e.files[0].name") == "chart.png"  # the control shows what is attached
     assert [line[2:4] for line in site["seen"].uploads()][-1] == ("", True)  # this page's cookie session
     page.locator("button[type=submit]").click()
     page.locator(".thanks").wait_for()
+    posted = [line[-1] for line in site["seen"].lines if line[:2] == ("POST", "/forms/attach")][-1]
+    assert posted < 5000  # the form carried the upload's id, not the file again
     link = page.locator(".sent-files a", has_text="chart.png")
     assert link.count() == 1 and re.fullmatch(r"chart\.png \d\.\d kB", page.locator(".sent-files").inner_text())
     with page.expect_download() as download:
@@ -203,7 +206,8 @@ def test_a_too_big_or_wrong_file_is_refused_on_the_field_in_the_readers_language
     assert errors.inner_text() == "huge.png ist zu groß: Die Grenze liegt bei 200 kB."
     assert page.locator("#shot").get_attribute("aria-invalid") == "true"
     assert "shot-errors" in page.locator("#shot").get_attribute("aria-describedby")
-    assert page.locator("#shot-status").inner_text() == errors.inner_text()  # said, politely
+    assert page.locator("#shot-status").text_content() == errors.inner_text()  # heard, politely
+    assert not page.locator("#shot-status").is_visible() or page.locator("#shot-status").bounding_box()["height"] <= 1
     assert len(site["seen"].uploads()) == before  # refused before a single byte was sent
     # A file the browser calls a PNG that holds text: the server refuses it, the field says so in German.
     page.locator("#shot").set_input_files(files=[{"name": "fake.png", "mimeType": "image/png",
@@ -217,6 +221,11 @@ def test_a_too_big_or_wrong_file_is_refused_on_the_field_in_the_readers_language
     attached(page, "shot")
     assert page.locator("#shot-errors").count() == 0 and page.locator("#shot").get_attribute("aria-invalid") is None
     assert page.locator("#shot-status").inner_text() == "ok.png ist angehängt."
+    # A refused file does not replace the one attached.
+    page.locator("#shot").set_input_files(files=[{"name": "big.png", "mimeType": "image/png", "buffer": png(300_000)}])
+    errors.wait_for()
+    assert page.locator("#shot-files .file-name").all_inner_texts() == ["ok.png"]
+    assert page.locator("#shot").evaluate("e => [...e.files].map(f => f.name)") == ["ok.png"]
 
 
 def test_a_post_waits_for_an_upload_on_its_way(open_page, site):
@@ -301,7 +310,7 @@ def widget(sqlite_url: str, browser: Any, tmp_path: Path) -> Iterator[dict[str, 
     srv.shutdown()
     host.server.shutdown()
     app.extensions["prefill"].db.dispose()
-    for method, path, _, _, referer in seen.lines:  # no token ever in a URL or a Referer
+    for method, path, _, _, referer, _ in seen.lines:  # no token ever in a URL or a Referer
         assert "token=" not in path + referer and "eyJ" not in path + referer, (method, path)
 
 
