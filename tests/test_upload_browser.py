@@ -113,8 +113,10 @@ def axe(page: Any) -> list[tuple[str, list[str]]]:
 
 def attached(page: Any, field: str, count: int = 1) -> list[str]:
     """The upload ids the form will post for ``field``, once ``count`` are done."""
-    page.wait_for_function(f"document.querySelectorAll('#{field}-files li.file:not(.is-uploading)').length === {count}")
-    return page.eval_on_selector_all(f"#{field}-files input[type=hidden]", "els => els.map(e => e.value)")
+    done = page.locator(f"#{field}-files input[type=hidden]")  # an upload's id: it is done
+    done.nth(count - 1).wait_for(state="attached")
+    assert page.locator(f"#{field}-files li.file").count() == count
+    return [done.nth(i).get_attribute("value") for i in range(count)]
 
 
 def stored(site: dict[str, Any]) -> list[Any]:

@@ -65,9 +65,7 @@ def _file_shape(rf: ResolvedField) -> tuple[Any, ...]:
     """A file field's limits: its limits text, accept list and script words follow from them."""
     if rf.type != "file":
         return ()
-    accept = getattr(rf, "accept", None)
-    return (tuple(accept) if isinstance(accept, (list, tuple)) else accept, getattr(rf, "max_size", None),
-            getattr(rf, "max_files", None))
+    return rf.accept, rf.max_size, rf.max_files
 
 
 def compile_field(rf: ResolvedField, render: Callable[[ResolvedField], str]) -> Parts:

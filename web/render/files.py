@@ -35,22 +35,19 @@ IMAGE_TYPES = ("image/", ".png", ".jpg", ".jpeg", ".gif", ".webp")  # a pasted s
 
 
 def accept_list(rf: ResolvedField) -> tuple[str, ...]:
-    """The field's ``accept`` entries, as the schema normalised them."""
-    accept: Any = getattr(rf, "accept", None) or ()
-    return tuple(a.strip() for a in (accept.split(",") if isinstance(accept, str) else accept) if a.strip())
+    """The field's ``accept`` entries, as the schema normalised them (none: any type)."""
+    return rf.accept or ()
 
 
 def limits(rf: ResolvedField) -> tuple[int | None, int]:
-    """(bytes per file, files): the form's own limits, capped by the operator's."""
+    """(bytes per file, files): the form's own limits, capped by the operator's (the
+    engine has done so already; a schema loaded without the caps gets them here)."""
     cfg = current_app.config
-    size = getattr(rf, "max_size", None)
-    cap = cfg.get("UPLOAD_MAX_BYTES")
-    if cap:
-        size = min(size, cap) if size else cap
-    files = getattr(rf, "max_files", None) or 1
-    cap_files = cfg.get("UPLOAD_MAX_FILES")
-    if cap_files:
-        files = min(files, cap_files)
+    size, files = rf.max_size, rf.max_files or 1
+    if cfg.get("UPLOAD_MAX_BYTES"):
+        size = min(size or cfg["UPLOAD_MAX_BYTES"], cfg["UPLOAD_MAX_BYTES"])
+    if cfg.get("UPLOAD_MAX_FILES"):
+        files = min(files, cfg["UPLOAD_MAX_FILES"])
     return size, files
 
 
