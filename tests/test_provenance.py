@@ -21,7 +21,8 @@ def test_each_field_says_where_its_value_came_from(verified_app):
     c.post("/api/identify", json={"userId": "u1", "email": "a@b.co", "name": "Ann", **proof("u1", company="Acme")})
     assert sources(c, query="?subject=Hello") == {
         "email": "claimed", "name": "claimed", "company": "trusted", "subject": "default",
-        "priority": None, "message": None,
+        "category": None, "invoice": None, "affected": None, "steps": None, "priority": None, "message": None,
+        "screenshot": None,
     }
     assert sources(c, "templated")["greeting"] == "template"
     html = c.get("/forms/support_ticket").get_data(as_text=True)
