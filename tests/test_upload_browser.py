@@ -301,7 +301,8 @@ def widget(sqlite_url: str, browser: Any, tmp_path: Path) -> Iterator[dict[str, 
     host = Site()
     app = create_app({"DATABASE_URL": sqlite_url, "SECRET_KEY": "widget-files", "AUTO_MIGRATE": False,
                       "RATELIMIT_ENABLED": False, "IDENTITY_SECRET": SECRET, "PREFILL_PROVIDER_MODULES": [PROVIDERS],
-                      "WIDGET_ORIGINS": host.origin, "UPLOAD_STORAGE_URL": f"file://{tmp_path / 'files'}"})
+                      "WIDGET_ORIGINS": host.origin, "UPLOAD_STORAGE_URL": f"file://{tmp_path / 'files'}",
+                      "ADHOC_FORMS": True})
     seen = Seen(app.wsgi_app)
     app.wsgi_app = seen  # type: ignore[method-assign]
     srv, base = serve(app)
@@ -353,3 +354,21 @@ def test_a_screenshot_pasted_in_the_panel_on_another_site_is_sent_with_the_beare
     got = widget["context"].request.get(href if href.startswith("http") else widget["prefill"] + href)
     assert got.ok and got.headers["content-disposition"].startswith("attachment")
     assert got.body().startswith(b"\x89PNG") and len(got.body()) == size
+
+
+def test_an_adhoc_form_in_the_panel_takes_a_dropped_file(widget):
+    page = widget["context"].new_page()
+    page.goto(f"{widget['site'].origin}/?user=u2")
+    page.wait_for_function(LOADED)
+    out = page.evaluate("""prefill.showForm({title: 'Send us the log', fields: [
+        {name: 'note', type: 'text'}, {name: 'log', type: 'file', accept: '.log', maxSize: 10000, required: true}]})""")
+    assert out == {"success": True}
+    frame = panel_frame(page)
+    inner = next(f for f in page.frames if f.url.startswith(widget["prefill"]))
+    assert frame.locator("#log-limits").inner_text() == ".log, up to 9.7 kB"
+    inner.evaluate(DROP, [".field-file", "run.log", "text/plain", base64.b64encode(b"run: ok\n").decode()])
+    attached(inner, "log")
+    frame.locator("button[type=submit]").click()
+    frame.locator(".thanks").wait_for()
+    assert frame.locator(".sent-files a").all_inner_texts() == ["run.log"]
+    assert all(u[2] == "Bearer " for u in widget["seen"].uploads())
