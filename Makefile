@@ -1,15 +1,19 @@
 # Prefill: `make run` serves the demo; `make test` runs the whole suite.
-PY ?= python3.11
+# Python: the first of these that is 3.11 or later (pyproject.toml's requires-python),
+# whatever the machine's is called. PY=/path/to/python chooses another.
+PY ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
+	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && { echo $$p; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test lint bench bench-smoke wrk worker chromium postgres redis clean
+.PHONY: run test test-other-python which-python lint bench bench-smoke wrk worker chromium postgres redis clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -e /usr/lib/x86_64-linux-gnu/libmagic.so.1 || ldconfig -p | grep -q libmagic.so.1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libmagic1 >/dev/null)
+	@test -x $(BIN)/python || test -n "$(PY)" || { echo "No Python 3.11 or later found (python3.13 ... python3): install one, or set PY=/path/to/python" >&2; exit 1; }
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
@@ -17,7 +21,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 PORT ?= 5000
 run: $(STAMP)
 	PREFILL_DEMO=1 PREFILL_DEV=1 PORT=$(PORT) IDENTITY_SECRET=$${IDENTITY_SECRET:-demo-identity-secret-change-me-0123456789} \
-	WEBHOOK_URL=$${WEBHOOK_URL:-http://127.0.0.1:$(PORT)/demo/webhook} WEBHOOK_SECRET=$${WEBHOOK_SECRET:-demo-webhook-secret} \
+	WEBHOOK_URL=$${WEBHOOK_URL:-http://127.0.0.1:$(PORT)/demo/webhook} WEBHOOK_SECRET=$${WEBHOOK_SECRET:-whsec_ZGVtby13ZWJob29rLXNlY3JldC1ub3QtZm9yLXByb2Q=} \
 	$(BIN)/python app.py
 
 worker: $(STAMP)
@@ -50,6 +54,36 @@ test: $(STAMP) $(AXE) chromium postgres redis wrk
 	$(BIN)/ruff check .
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) PREFILL_REQUIRE_POSTGRES=1 PREFILL_REQUIRE_BROWSER=1 PREFILL_CHROMIUM=$(CHROMIUM) \
 		$(BIN)/python -m pytest -q
+	@$(MAKE) --no-print-directory test-other-python
+
+which-python:
+	@echo "$(PY)"
+
+# CI covers both ends of the Pythons Prefill supports (3.11 to 3.13, pyproject.toml):
+# after the suite on .venv's Python, this runs it, less the browser tests (they test
+# JavaScript, and the server on .venv's Python already), on the newest supported
+# Python found on PATH or in pyenv, or the oldest when .venv has the newest, in a
+# virtualenv of its own (.venv3.13). Skipped, saying so, when there is no other.
+PYENV_ROOT ?= $(HOME)/.pyenv
+SUPPORTED := (3, 11) <= sys.version_info[:2] <= (3, 13)
+OTHER_TESTS ?= --ignore-glob='tests/*_browser.py'
+test-other-python: $(STAMP) $(AXE) postgres redis wrk
+	@mine=$$($(BIN)/python -c 'import sys; print("3.%d" % sys.version_info[1])'); \
+	found=$$(for p in python3.13 python3.12 python3.11 python3 $(PYENV_ROOT)/versions/3.*/bin/python3; do \
+		$$p -c 'import sys; $(SUPPORTED) and print("%d.%02d" % sys.version_info[1:3], sys.executable)' 2>/dev/null; \
+	done | sort -r); \
+	pick=; for line in "$$(echo "$$found" | head -n 1)" "$$(echo "$$found" | tail -n 1)"; do \
+		if [ -n "$$line" ] && [ "3.$${line%%.*}" != "$$mine" ]; then pick=$${line#* }; break; fi; \
+	done; \
+	if [ -z "$$pick" ]; then echo "test-other-python: no supported Python here but .venv's ($$mine): skipped"; exit 0; fi; \
+	venv=.venv$$($$pick -c 'import sys; print("3.%d" % sys.version_info[1])'); \
+	test -x $$venv/bin/python || $$pick -m venv $$venv || exit 1; \
+	if ! [ $$venv/.installed -nt requirements.txt ] || ! [ $$venv/.installed -nt requirements-dev.txt ]; then \
+		$$venv/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt && touch $$venv/.installed || exit 1; \
+	fi; \
+	echo "test-other-python: the suite on $$($$venv/bin/python -V) ($$venv), less the browser tests"; \
+	TEST_DATABASE_URL=$(TEST_DATABASE_URL) PREFILL_REQUIRE_POSTGRES=1 \
+		$$venv/bin/python -m pytest -q $(OTHER_TESTS)
 
 # wrk, the load generator of the gunicorn benchmark, from Debian's packages.
 wrk:
@@ -66,4 +100,4 @@ bench-smoke: $(STAMP) wrk
 	$(BIN)/python bench/gunicorn_bench.py --smoke --out bench/results/smoke-gunicorn.json
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache node_modules
+	rm -rf $(VENV) .venv3.* instance .pytest_cache node_modules

@@ -66,14 +66,21 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "WEBHOOK_MAX_ATTEMPTS": (int, 8),
     "WEBHOOK_TIMEOUT_S": (float, 10.0),
     "AUTO_MIGRATE": (_bool, True),
+    "DB_DEADLINE_S": (float, 2.0),  # database time per request, all calls together (store.deadline); 0: unbounded
     "LOG_FORMAT": (str, "text"),  # or "json": one object per line, with the request id
     "LOG_LEVEL": (str, "INFO"),
     # Flask-Limiter's own names: RATELIMIT_ENABLED, RATELIMIT_STORAGE_URI.
     "RATELIMIT_ENABLED": (_bool, True),
     "RATELIMIT_STORAGE_URI": (str, "memory://"),
     "RATELIMIT_KEY_PREFIX": (str, "prefill"),  # the Redis key prefix: one per deployment sharing a Redis
+    # Per session (a request without one: per address); "_ADDRESS", the per-address ceiling, is 10x unless set.
     "RATELIMIT_IDENTITY": (str, "30/minute;300/hour"),
+    "RATELIMIT_IDENTITY_ADDRESS": (str, None),
     "RATELIMIT_SUBMIT": (str, "10/minute;100/hour"),
+    "RATELIMIT_SUBMIT_ADDRESS": (str, None),
+    "RATELIMIT_ADHOC": (str, "30/minute;300/hour"),  # ad-hoc resolutions: /api/forms/resolve, the panel's render
+    "RATELIMIT_ADHOC_ADDRESS": (str, None),
+    "RATELIMIT_ADMIN_FAILURES": (str, "10/minute;100/hour"),  # wrong admin keys, per address
     "ENGINE_CACHE_SIZE": (int, 4096),  # entries per cache, at most
     "ENGINE_CACHE_MB": (float, 24.0),  # bytes, all caches of one worker together
     "GC_FREEZE_EVERY": (int, 1000),  # requests between freezes of long-lived objects (web.plumbing.collector); 0: off
@@ -154,6 +161,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from forms.schema import FileCaps
     from schema_providers import BUILTIN_MODULES, Registry
     from storage import open_storage
+    from store import deadline
     from store.attachments import AttachmentStore
     from store.db import make_engine, make_read_engine, migrate
     from store.sessions import SessionStore
@@ -166,7 +174,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from web.plumbing.errors import register_error_handlers
     from web.plumbing.headers import security_headers
     from web.plumbing.limits import init_limits
-    from web.plumbing.logs import init_logging
+    from web.plumbing.logs import configure_logging, init_logging
+    from web.render.assets import init_static
     from web.render.compiled import parts_bytes
     from web.render.i18n import init_i18n
     from web.render.pages import fragment_bytes, page_bytes
@@ -178,6 +187,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                 static_folder="static")
     load_config(app, config)
     cfg = app.config
+    configure_logging(cfg)  # first: loading the providers below may log
     app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
     app.session_interface = NoCookieSessions()  # identity lives in the database, not in flask.session
     app.wsgi_app = ChunkedBodyLimit(app.wsgi_app, cfg["MAX_BODY_BYTES"])  # type: ignore[method-assign]
@@ -222,9 +232,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
 
     app.before_request(preflight_or_refuse)  # first: a foreign origin gets nothing else
+    if cfg["DB_DEADLINE_S"] > 0:
+        app.before_request(lambda: deadline.start(cfg["DB_DEADLINE_S"]))
+        app.teardown_request(lambda _exc: deadline.clear())
     for bp in (api.bp, adhoc.bp, html.bp, widget.bp, theme.bp, admin.bp, health.bp, openapi.bp, uploads.bp):
         app.register_blueprint(bp)
     app.context_processor(theme_context)
+    init_static(app)  # static/ gzipped, linked and cached by version
     init_i18n(app)
     if cfg["PREFILL_DEMO"]:
         app.register_blueprint(demo.bp)

@@ -9,6 +9,8 @@ from flask import Flask, jsonify, request
 from sqlalchemy import Engine, text
 from wtforms import EmailField, Form, SelectField, StringField, TextAreaField
 
+from bench import baseline_conditional
+
 PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Contact support</title></head>
 <body><main><form method="post"><h1>Contact support</h1>
 <input type="hidden" name="csrf_token" value="{{ csrf }}">
@@ -76,5 +78,8 @@ def create_baseline(db: Engine | None = None) -> Flask:
     @app.get("/json")
     def json_view() -> Any:
         return jsonify(_json(user_data(), request.args.get("subject")))
+
+    if db is not None:  # the conditional form's page and submit
+        baseline_conditional.register(app, db, user_data)
 
     return app

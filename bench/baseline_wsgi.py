@@ -19,6 +19,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import text
 
 from app import NoCookieSessions
+from bench import baseline_conditional
 from bench.baseline import TicketForm
 from store.db import make_engine
 from store.tokens import hash_token
@@ -111,6 +112,7 @@ def create() -> Flask:
             conn.execute(insert, {"id": sid, **values})
         return jsonify({"id": sid, "values": values}), 201
 
+    baseline_conditional.register(app, db, user)
     return app
 
 

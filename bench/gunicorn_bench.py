@@ -12,7 +12,13 @@ Scenarios (the hand-written side does the same work by hand):
 - subject: a new ``?subject=`` on every request (the provider's output is new each time);
 - users: a different verified user on every request (none seen twice);
 - submit: a JSON submission with a new Idempotency-Key each, vs marshmallow + one insert
-  (SQLite WAL; and PostgreSQL with ``--pg``).
+  (SQLite WAL; and PostgreSQL with ``--pg``);
+- cond-render: one verified user loads the conditional support form
+  (``bench/providers_conditional.py``: 12 fields shown by rules, 3 multi-selects)
+  again and again, vs the same form in WTForms (``bench/baseline_conditional.py``);
+- cond-submit: a valid bug report to it (six of the twelve shown) with a new
+  Idempotency-Key each, vs the same checks written by hand + one insert (SQLite
+  WAL; and PostgreSQL with ``--pg``).
 After the submit rounds every acknowledged (201) submission is counted in the
 database: ``lost`` must be 0. Writes ``bench/results/latest-gunicorn.json``.
 """
@@ -40,14 +46,28 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import text  # noqa: E402
 
+from bench.baseline_conditional import TABLE as COND_TABLE  # noqa: E402
 from bench.load import rss_mib  # noqa: E402
-from bench.wrk import LUA, wrk  # noqa: E402
+from bench.providers_conditional import BUG_ANSWERS  # noqa: E402
+from bench.wrk import LUA, SUBMIT_BODY, wrk  # noqa: E402
 from store.db import make_engine, migrate  # noqa: E402
 from store.tokens import hash_token  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "latest-gunicorn.json"
 FORM = {"prefill": "/forms/support_ticket", "baseline": "/form"}
 SUBMIT = {"prefill": "/api/forms/support_ticket/submissions", "baseline": "/submit"}
+COND_FORM = {"prefill": "/forms/conditional_ticket", "baseline": "/cond-form"}
+COND_SUBMIT = {"prefill": "/api/forms/conditional_ticket/submissions", "baseline": "/cond-submit"}
+COND_BODY = json.dumps({"values": {**BUG_ANSWERS, "subject": "S{i}"}}, separators=(",", ":"))
+# A scenario: what wrk does (bench/wrk.py), the two apps' paths, a submit's body and tables.
+SUBMIT_TABLES = {"prefill": "submissions", "baseline": "bench_submissions"}
+MODES: dict[str, tuple[str, dict[str, str], str, dict[str, str]]] = {
+    "repeat": ("repeat", FORM, "", {}), "subject": ("subject", FORM, "", {}), "users": ("users", FORM, "", {}),
+    "submit": ("submit", SUBMIT, SUBMIT_BODY, SUBMIT_TABLES),
+    "cond-render": ("repeat", COND_FORM, "", {}),
+    "cond-submit": ("submit", COND_SUBMIT, COND_BODY, {**SUBMIT_TABLES, "baseline": "bench_cond_submissions"}),
+}
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -66,6 +86,7 @@ def seed(url: str, users: int) -> list[str]:
         conn.execute(text("DELETE FROM users WHERE user_id LIKE 'bench-%'"))
         conn.execute(text("CREATE TABLE IF NOT EXISTS bench_submissions (id VARCHAR(40) PRIMARY KEY, "
                           "email TEXT, name TEXT, company TEXT, subject TEXT, priority TEXT, message TEXT)"))
+        conn.execute(text(COND_TABLE))
         profile = [{"u": f"bench-{k}", "c": json.dumps({"email": f"u{k}@example.com", "name": f"User {k}"}),
                     "t": json.dumps({"email": f"u{k}@example.com", "plan": "pro"}), "n": now} for k in range(users)]
         conn.execute(text("INSERT INTO users (user_id, claimed, trusted, created_at, updated_at) "
@@ -87,8 +108,8 @@ def count(url: str, table: str) -> int:
 
 def serve(side: str, url: str, port: int, workers: int) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench-gunicorn", "RATELIMIT_ENABLED": "0",
-           "PREFILL_BUILTIN_FORMS": "1", "AUTO_MIGRATE": "0", "LOG_LEVEL": "WARNING"}
-    env.pop("PREFILL_PROVIDER_MODULES", None)
+           "PREFILL_BUILTIN_FORMS": "1", "AUTO_MIGRATE": "0", "LOG_LEVEL": "WARNING",
+           "PREFILL_PROVIDER_MODULES": "bench.providers_conditional"}
     target = "app:create_app()" if side == "prefill" else "bench.baseline_wsgi:app"
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
                              "--log-level", "warning", target], cwd=ROOT, env=env, start_new_session=True,
@@ -118,25 +139,25 @@ def page_bytes(port: int, path: str, token: str) -> int:
     return len(conn.getresponse().read())
 
 
-def scenario(name: str, mode: str, url: str, ports: dict[str, int], table: dict[str, str], args: Any,
-             tokens_file: Path, script: Path) -> dict[str, Any]:
+def scenario(name: str, mode: str, url: str, ports: dict[str, int], args: Any, tokens_file: Path,
+             script: Path) -> dict[str, Any]:
     runs: dict[str, list[dict[str, float]]] = {"prefill": [], "baseline": []}
     before: dict[str, int] = {}
-    paths = SUBMIT if mode == "submit" else FORM
+    load, paths, body, table = MODES[mode]
     # A second of warm-up on each side first (its first requests load modules,
     # compile templates, open connections). The new-user scenario warms up on
     # the repeat view: its users are kept for the measured rounds.
     slices = args.rounds
     for side in runs:
-        wrk(ports[side], "repeat" if mode == "users" else mode, paths[side], tokens_file, script, 1, args.rounds,
-            slices, args.threads, args.connections)
-    if mode == "submit":
+        wrk(ports[side], "repeat" if load == "users" else load, paths[side], tokens_file, script, 1, args.rounds,
+            slices, args.threads, args.connections, body)
+    if table:
         before = {side: count(url, table[side]) for side in runs}
     for rnd in range(args.rounds):
         order = ("prefill", "baseline") if rnd % 2 == 0 else ("baseline", "prefill")
         for side in order:
-            runs[side].append(wrk(ports[side], mode, paths[side], tokens_file, script, args.seconds, rnd,
-                                  slices, args.threads, args.connections))
+            runs[side].append(wrk(ports[side], load, paths[side], tokens_file, script, args.seconds, rnd,
+                                  slices, args.threads, args.connections, body))
     ratios = [p["rps"] / b["rps"] for p, b in zip(runs["prefill"], runs["baseline"], strict=True)]
     result: dict[str, Any] = {
         "scenario": name, "ratio": round(statistics.median(ratios), 3), "ratios": [round(r, 3) for r in ratios],
@@ -148,7 +169,7 @@ def scenario(name: str, mode: str, url: str, ports: dict[str, int], table: dict[
     if mode == "users":  # a thread that ran past its share of users met some a second time
         share = args.users // args.rounds
         result["users_seen_twice"] = any(r["rps"] * args.seconds > share for rs in runs.values() for r in rs)
-    if mode == "submit":
+    if table:
         for side in runs:
             acked = sum(r["acked"] for r in runs[side])
             stored = count(url, table[side]) - before[side]
@@ -166,17 +187,17 @@ def run_backend(label: str, url: str, modes: list[tuple[str, str]], args: Any, w
     script.write_text(LUA)
     ports = {"prefill": free_port(), "baseline": free_port()}
     procs = {side: serve(side, url, port, args.workers) for side, port in ports.items()}
-    table = {"prefill": "submissions", "baseline": "bench_submissions"}
     results = []
     try:
         started = {side: rss_mib(proc.pid) for side, proc in procs.items()}
-        sizes = {side: page_bytes(ports[side], FORM[side], tokens[0]) for side in ports}
-        results.append({"scenario": f"page bytes ({label})", **{f"{s}_bytes": v for s, v in sizes.items()}})
-        print(f"  form page: Prefill {sizes['prefill']} bytes, hand-written {sizes['baseline']} bytes")
+        for form, paths in (("form page", FORM), ("conditional form page", COND_FORM)):
+            sizes = {side: page_bytes(ports[side], paths[side], tokens[0]) for side in ports}
+            results.append({"scenario": f"{form} bytes ({label})", **{f"{s}_bytes": v for s, v in sizes.items()}})
+            print(f"  {form}: Prefill {sizes['prefill']} bytes, hand-written {sizes['baseline']} bytes")
         for name, mode in modes:
-            row = scenario(f"{name} ({label})", mode, url, ports, table, args, tokens_file, script)
+            row = scenario(f"{name} ({label})", mode, url, ports, args, tokens_file, script)
             results.append(row)
-            print(f"  {row['scenario']:<34} {row['ratio']:>5.2f}x  p99 {row['prefill_p99_ms']:>6.1f} vs "
+            print(f"  {row['scenario']:<46} {row['ratio']:>5.2f}x  p99 {row['prefill_p99_ms']:>6.1f} vs "
                   f"{row['baseline_p99_ms']:>6.1f} ms  max {row['prefill_max_ms']:>6.1f} vs "
                   f"{row['baseline_max_ms']:>6.1f} ms" + (f"  lost {row['prefill_lost']}/{row['baseline_lost']}"
                                                           if "prefill_lost" in row else ""), flush=True)
@@ -201,7 +222,7 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--pg", help="also the submit scenario on this PostgreSQL URL (its tables are written)")
     parser.add_argument("--smoke", action="store_true", help="1 round of 1 s per scenario; asserts no speed")
-    parser.add_argument("--only", help="comma-separated scenarios to run: repeat,subject,users,submit")
+    parser.add_argument("--only", help="comma-separated scenarios to run: " + ",".join(MODES))
     parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args()
     if args.smoke:
@@ -209,18 +230,22 @@ def main() -> int:
     if not shutil.which("wrk"):
         print("wrk is not installed (make bench installs it: apt-get install wrk)", file=sys.stderr)
         return 2
-    html = [("HTML repeat view", "repeat"), ("HTML new ?subject= each", "subject"),
-            ("HTML new user each", "users"), ("submit, new key each", "submit")]
-    only = set(args.only.split(",")) if args.only else {mode for _, mode in html}
-    html = [(name, mode) for name, mode in html if mode in only]
+    chosen = [("HTML repeat view", "repeat"), ("HTML new ?subject= each", "subject"),
+            ("HTML new user each", "users"), ("submit, new key each", "submit"),
+            ("conditional render, repeat view", "cond-render"), ("conditional submit, new key each", "cond-submit")]
+    only = set(args.only.split(",")) if args.only else set(MODES)
+    if only - set(MODES):
+        parser.error(f"unknown scenario {', '.join(sorted(only - set(MODES)))}; known: {', '.join(MODES)}")
+    chosen = [(name, mode) for name, mode in chosen if mode in only]
+    submits = [(name, mode) for name, mode in chosen if MODES[mode][3]]
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         print(f"gunicorn -w {args.workers} (sync) each side; wrk -t{args.threads} -c{args.connections}, "
               f"{args.rounds} alternating rounds of {args.seconds:g} s; ratio = Prefill / hand-written req/s")
-        results += run_backend("SQLite", f"sqlite:///{work / 'bench.sqlite3'}", html, args, work)
-        if args.pg and "submit" in only:
-            results += run_backend("PostgreSQL", args.pg, [("submit, new key each", "submit")], args, work)
+        results += run_backend("SQLite", f"sqlite:///{work / 'bench.sqlite3'}", chosen, args, work)
+        if args.pg and submits:
+            results += run_backend("PostgreSQL", args.pg, submits, args, work)
     report = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "machine": f"{os.cpu_count()} cores",
               "command": " ".join(sys.argv), "smoke": args.smoke, "results": results}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -2,8 +2,9 @@
 py-spy samples both workers while wrk loads them, and the stacks are summed
 per function (inclusive and own time, as shares of all samples).
 
-    .venv/bin/python bench/profile.py subject          # or repeat, users, submit
+    .venv/bin/python bench/profile.py subject          # or repeat, users, submit, cond-render, cond-submit
     .venv/bin/python bench/profile.py submit --pg postgresql+psycopg://postgres@127.0.0.1:5432/test
+    .venv/bin/python bench/profile.py cond-submit --side baseline   # the hand-written app's workers
 
 py-spy attaches with ptrace (root, or CAP_SYS_PTRACE). Sampling slows the
 workers down: read shares, not speeds.
@@ -57,10 +58,11 @@ def summarize(files: list[Path], top: int) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("mode", choices=["repeat", "subject", "users", "submit"])
+    parser.add_argument("mode", choices=list(gb.MODES))
     parser.add_argument("--seconds", type=int, default=6)
     parser.add_argument("--pg", help="run on this PostgreSQL URL instead of a fresh SQLite file")
     parser.add_argument("--top", type=int, default=45)
+    parser.add_argument("--side", choices=["prefill", "baseline"], default="prefill")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -70,22 +72,23 @@ def main() -> int:
         script = work / "bench.lua"
         script.write_text(LUA)
         port = gb.free_port()
-        proc = gb.serve("prefill", url, port, 2)
-        path = gb.SUBMIT["prefill"] if args.mode == "submit" else gb.FORM["prefill"]
+        proc = gb.serve(args.side, url, port, 2)
+        load, paths, body, _ = gb.MODES[args.mode]
+        path = paths[args.side]
         try:
-            wrk(port, "repeat" if args.mode == "users" else args.mode, path, tokens_file, script, 2, 1, 2, 2, 16)
+            wrk(port, "repeat" if load == "users" else load, path, tokens_file, script, 2, 1, 2, 2, 16, body)
             workers = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
             outs = [work / f"stacks-{pid}.txt" for pid in workers]
             spies = [subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", pid,
                                        "-d", str(args.seconds), "-r", "500", "--format", "raw", "-o", str(out),
                                        "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                      for pid, out in zip(workers, outs, strict=True)]
-            load = wrk(port, args.mode, path, tokens_file, script, args.seconds, 0, 2, 2, 16)
+            sampled = wrk(port, load, path, tokens_file, script, args.seconds, 0, 2, 2, 16, body)
             for spy in spies:
                 spy.wait(timeout=args.seconds + 30)
         finally:
             gb.stop(proc)
-        print(f"{args.mode}: {load['rps']:.0f} req/s while sampled")
+        print(f"{args.mode}: {sampled['rps']:.0f} req/s while sampled")
         print(summarize([o for o in outs if o.exists()], args.top))
     return 0
 

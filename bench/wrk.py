@@ -1,6 +1,7 @@
 """The load generator of the gunicorn bench: wrk (Debian's package) with a Lua
 script that picks each request's user, subject or Idempotency-Key, and counts
-the submissions it saw acknowledged (201)."""
+the submissions it saw acknowledged (201). A submit posts ``body`` with
+``{i}`` replaced by the request's number."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import secrets
 import subprocess
 from pathlib import Path
 
-NONCE = secrets.token_hex(6)  # per run: keys never meet an earlier run's
+# The plain support form's submission (the conditional one: bench/gunicorn_bench.py).
+SUBMIT_BODY = ('{"values":{"email":"u0@example.com","name":"User","company":"Acme","subject":"S{i}",'
+               '"priority":"normal","message":"Hello"}}')
 
 LUA = r"""
 local tokens, i = {}, 0
@@ -24,7 +27,8 @@ function init(args)
   local id = wrk.thread:get("id")
   for line in io.lines(args[1]) do tokens[#tokens + 1] = line end
   mode, path, round, rounds, nthreads = args[2], args[3], tonumber(args[4]), tonumber(args[5]), tonumber(args[6])
-  nonce = args[7]  -- per run: keys never meet an earlier run's (a replay would look like a lost submission)
+  nonce = args[7]  -- per wrk run: keys never meet another run's (a replay would look like a lost submission)
+  head, tail = (args[8] or ""):match("^(.-){i}(.*)$")  -- a submit's body, around the request's number
   local slice = math.floor(#tokens / rounds)
   start = round * slice + id * math.floor(slice / nthreads)
   tag = string.format("%s-%d-%d-", nonce, round, id)
@@ -39,9 +43,7 @@ function request()
   if mode == "submit" then
     headers["Content-Type"] = "application/json"
     headers["Idempotency-Key"] = tag .. i
-    local body = '{"values":{"email":"u0@example.com","name":"User","company":"Acme","subject":"S' .. i ..
-      '","priority":"normal","message":"Hello"}}'
-    return wrk.format("POST", p, headers, body)
+    return wrk.format("POST", p, headers, head .. i .. tail)
   end
   return wrk.format("GET", p, headers)
 end
@@ -63,11 +65,11 @@ def _ms(value: str) -> float:
 
 
 def wrk(port: int, mode: str, path: str, tokens_file: Path, script: Path, seconds: float, rnd: int, rounds: int,
-        threads: int, connections: int) -> dict[str, float]:
+        threads: int, connections: int, body: str = SUBMIT_BODY) -> dict[str, float]:
     out = subprocess.run(
         ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "-s", str(script),
          f"http://127.0.0.1:{port}", "--", str(tokens_file), mode, path, str(rnd), str(rounds), str(threads),
-         NONCE],
+         secrets.token_hex(6), body],
         capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
     latency = re.search(r"Latency\s+(\S+)\s+(\S+)\s+(\S+)", out)
     return {

@@ -29,17 +29,20 @@ class Rule:
 
     text: str
     tree: Any = field(compare=False, hash=False)
+    names: frozenset[str] = field(compare=False, hash=False)  # what it reads: walked once, not per submit
 
     def __call__(self, data: Mapping[str, Any]) -> bool:
         return rules.truthy(rules.apply(self.tree, data))
 
-    def reads(self) -> set[str]:
-        return rules.variables(self.tree)
+    def reads(self) -> frozenset[str]:
+        return self.names
 
 
 def rule_of(tree: Any) -> Rule | None:
     """A checked rule (see ``forms.rules.check_rule``) as a field holds it; None for none."""
-    return None if tree is None else Rule(json.dumps(tree, sort_keys=True, separators=(",", ":")), tree)
+    if tree is None:
+        return None
+    return Rule(json.dumps(tree, sort_keys=True, separators=(",", ":")), tree, frozenset(rules.variables(tree)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,15 +80,22 @@ def rule_value(field: ResolvedField, raw: Any) -> Any:
 
 def order(fields: tuple[ResolvedField, ...]) -> tuple[ResolvedField, ...]:
     """The fields, each after every field its (or its options') visibility reads;
-    form order otherwise. Kahn's algorithm: linear in fields and edges."""
+    form order otherwise. Kahn's algorithm: linear in fields and edges. When
+    rules read only earlier fields (the usual form) that is form order itself:
+    Kahn's, taking the earliest ready field first, would give the same."""
     by_name = {f.name: f for f in fields}
+    position = {f.name: i for i, f in enumerate(fields)}
     reads: dict[str, set[str]] = {}
-    for f in fields:
+    in_order = True
+    for i, f in enumerate(fields):
         names: set[str] = set()
         for rule in (f.visible_if, *(o.visible_if for o in f.options)):
             if rule is not None:
-                names |= rule.reads()
+                names |= rule.names
         reads[f.name] = {n for n in names if n in by_name and n != f.name}
+        in_order = in_order and all(position[n] < i for n in reads[f.name])
+    if in_order:
+        return fields
     waiting = {name: len(deps) for name, deps in reads.items()}
     readers: dict[str, list[str]] = {name: [] for name in by_name}
     for name, deps in reads.items():
@@ -93,7 +103,6 @@ def order(fields: tuple[ResolvedField, ...]) -> tuple[ResolvedField, ...]:
             readers[dep].append(name)
     ready = [f.name for f in fields if not waiting[f.name]]
     out: list[ResolvedField] = []
-    position = {f.name: i for i, f in enumerate(fields)}
     while ready:
         ready.sort(key=position.__getitem__, reverse=True)
         name = ready.pop()

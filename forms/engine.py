@@ -15,6 +15,7 @@ import logging
 import threading
 import traceback
 from collections.abc import Mapping
+from dataclasses import replace
 from sys import getsizeof
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +30,7 @@ from .errors import (
     ProviderTimeout,
     SchemaError,
 )
-from .identity import Identity
+from .identity import Identity, freeze
 from .lru import LRU, text_bytes
 from .resolve import ResolvedForm, resolve
 from .schema import ADHOC_MAX_FIELDS, FileCaps, FormSchema, load_schema
@@ -166,18 +167,32 @@ class Engine:
         if uses_visitor is None:
             uses_visitor = schema.memo["uses_visitor"] = "visitorId" in fp
         ikey = identity.cache_key if uses_visitor else (identity.content_key or identity.cache_key)
+        supplied = tuple(str(v) for v in args.values()) if args else ()
         if ikey is None:
-            return schema, resolve(name, schema, identity, self.sensitive, title)
-        key = (name, fp, ikey)
+            return schema, resolve(name, schema, identity, self.sensitive, title, supplied=supplied)
+        key = (name, fp, ikey, supplied)  # the sweep depends on what the caller sent
         return schema, self._resolved.get_or_make(
-            key, lambda: resolve(name, schema, identity, self.sensitive, title, key=key))
+            key, lambda: resolve(name, schema, identity, self.sensitive, title, key=key, supplied=supplied))
+
+
+def without_secrets(identity: Identity, sensitive: SensitiveKeys) -> Identity:
+    """``identity`` with every sensitive key, and so every secret value, removed
+    at any depth. Its cache keys go: they name the data that was removed."""
+    return replace(identity, metadata=freeze(sensitive.scrub(identity.metadata)),
+                   trusted=freeze(sensitive.scrub(identity.trusted)),
+                   session_metadata=freeze(sensitive.scrub(identity.session_metadata)),
+                   cache_key=None, content_key=None)
 
 
 def resolve_adhoc(raw: Any, identity: Identity, sensitive: SensitiveKeys,
                   file_caps: FileCaps | None = None) -> ResolvedForm:
     """A schema the caller wrote (the widget's ad-hoc form), resolved by the same
     rules as a provider's. Its problems are the caller's: 400, not 500. It is not
-    memoised: callers choose it, and must not crowd providers out of the caches."""
+    memoised: callers choose it, and must not crowd providers out of the caches.
+
+    It is resolved for the identity without its secrets: the sweep that blanks a
+    provider's string carrying a secret would tell a client which of the strings
+    it wrote was one (10,000 options, one blanked). Here there is nothing to blank."""
     if isinstance(raw, dict) and isinstance(raw.get("fields"), list) and len(raw["fields"]) > ADHOC_MAX_FIELDS:
         raise InvalidClientSchema({"fields": [f"at most {ADHOC_MAX_FIELDS} fields."]})
     try:
@@ -185,7 +200,7 @@ def resolve_adhoc(raw: Any, identity: Identity, sensitive: SensitiveKeys,
         schema = load_schema("adhoc", raw, file_caps)
     except SchemaError as exc:
         raise InvalidClientSchema(exc.problems) from None
-    return resolve("adhoc", schema, identity, sensitive, "Form")
+    return resolve("adhoc", schema, without_secrets(identity, sensitive), sensitive, "Form")
 
 
 async def _await(awaitable: Any) -> Any:

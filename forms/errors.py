@@ -123,6 +123,15 @@ class UserMismatch(Conflict):
     code, message = "user_mismatch", "userId is not the session's user."
 
 
+class SessionRotated(Conflict):
+    """A cookie's token that a sign-in or sign-out gave a new one moments ago."""
+
+    code = "session_rotated"
+    # Written for end users (an HTML page shows it): the browser already holds the new cookie.
+    message = N_("You signed in or out in another tab, so this page's session was replaced. "
+                 "Reload the page to continue.")
+
+
 class IdempotencyConflict(Conflict):
     code = "idempotency_conflict"
     message = "This Idempotency-Key was already used with a different request."

@@ -292,10 +292,18 @@ def resolve(
     sensitive: SensitiveKeys,
     default_title: str | None = None,
     key: Any = None,
+    supplied: tuple[str, ...] = (),
 ) -> ResolvedForm:
-    """Resolve ``schema`` for ``identity``: the one place the form rules live."""
+    """Resolve ``schema`` for ``identity``: the one place the form rules live.
+
+    ``supplied``: what the caller sent (the form's args). A secret value the
+    caller wrote itself is not blanked where a provider echoes it back: the
+    caller knows it already, and blanking it would answer "is this the
+    secret?" for any guess (an oracle)."""
     context = template_context(identity, sensitive)
     secrets = sensitive.secret_values(identity.metadata, identity.session_metadata)
+    if supplied and secrets:
+        secrets = frozenset(v for v in secrets if not any(v in text for text in supplied))
     sweep = _Sweeper(name, context, secrets)
     metadata = context["userMetadata"]  # sanitized: sensitive keys never prefill
     fields = tuple(

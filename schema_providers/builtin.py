@@ -67,10 +67,20 @@ def support_ticket(args: dict[str, str], user: Any) -> dict[str, Any]:
     }
 
 
+def greeting(user: Any, text: str) -> str:
+    """``text`` after "Hi <name>, " when the name is known, else as a sentence of
+    its own: a template of a missing name would read "Hi , …". The name still goes
+    in by a placeholder, so the engine's escaping and secret checks apply."""
+    name = user.metadata.get("name")
+    if isinstance(name, str) and name.strip():
+        return f"Hi {{{{userMetadata.name}}}}, {text}"
+    return text[:1].upper() + text[1:]
+
+
 @provider("refund", title="Request a refund", timeout=None)
 def refund(args: dict[str, str], user: Any) -> dict[str, Any]:
     return {
-        "description": "Hi {{userMetadata.name}}, tell us which order to refund.",
+        "description": greeting(user, "tell us which order to refund."),
         "lockKnown": True,
         "fields": [
             {"name": "email", "type": "email", "required": True},

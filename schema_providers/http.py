@@ -5,30 +5,37 @@
     allowHosts: [api.example.com]
 
 Placeholders take the **raw** identity (a token is what they are for). In the
-URL each value is percent-encoded as one path segment or query value, so a
-userId of ``../admin`` or ``a/b?c`` cannot change the path; in a header a value
-with CR or LF is refused. Only ``allowHosts`` are reached, at the address that
-was checked (no second DNS look-up), never a private, loopback or link-local
-one unless that address itself is listed; redirects are not followed; answers
-over 256 KiB or not JSON are refused; the timeout bounds the whole exchange.
+URL each value is percent-encoded as one path segment or query value, so
+``?`` or ``#`` in a value cannot change the URL; a value that would make a
+whole path segment ``.``, ``..`` or empty, or put a ``/`` or ``\\`` into one, is
+refused rather than encoded (servers decode ``%2E`` and ``%2F``, resolve dot
+segments and merge ``//``); in a header a value with CR or LF is
+refused. Only ``allowHosts`` are reached, at the address that was checked (no
+second DNS look-up), never a private, loopback or link-local one unless that
+address itself is listed; redirects are not followed; answers over 256 KiB or
+not JSON are refused; the timeout is one deadline over connect, TLS, request,
+headers and body: every socket operation gets only the time left.
 Failures are 502 ``provider_unavailable`` (504 ``provider_timeout``) naming
 the form; no log line carries the URL, a header or the upstream body.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import http.client
+import io
 import ipaddress
 import json
 import logging
+import re
 import socket
 import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
 from forms import templating
 from forms.errors import ProviderTimeout, ProviderUnavailable
@@ -37,6 +44,8 @@ from forms.lru import LRU
 log = logging.getLogger("prefill.providers.http")
 MAX_ANSWER_BYTES = 256 * 1024
 Resolver = Callable[[str, int], list[str]]
+# scheme://authority, path, ?query#fragment of a URL template (placeholders hold no / ? #).
+_URL_PARTS = re.compile(r"([^:/?#]+://[^/?#]*)?([^?#]*)(.*)", re.S)
 
 
 def system_resolver(host: str, port: int) -> list[str]:
@@ -50,7 +59,32 @@ def _raw_context(user: Any) -> dict[str, Any]:
 
 
 class _Refused(Exception):
-    """The request may not be made (a header value with CR/LF, a host not allowed)."""
+    """The request may not be made (a dot segment, a header value with CR/LF, a host not allowed)."""
+
+
+def _encode(value: str) -> str:
+    return quote(value, safe="")
+
+
+def _unsafe_segment(decoded: str) -> bool:
+    """Empty, a dot segment, or a slash a server may decode (``%2F``) and split
+    on, as nginx's ``proxy_pass`` does: ``a/../..`` would climb out of the path."""
+    return decoded in ("", ".", "..") or "/" in decoded or "\\" in decoded
+
+
+def _render_url(template: str, context: dict[str, Any]) -> str:
+    """The URL with each value encoded in place. A path segment that a value
+    makes ``.``, ``..`` or empty is refused: encoding cannot save it, as many
+    servers decode ``%2E`` before they resolve dot segments or merge slashes."""
+    origin, path, rest = _URL_PARTS.fullmatch(template).groups()  # type: ignore[union-attr]
+    segments = []
+    for part in path.split("/"):
+        segment = templating.render(part, context, quote=_encode)
+        if "{{" in part and _unsafe_segment(unquote(segment)):
+            raise _Refused("a value would make a URL path segment empty, '.' or '..', or split it")
+        segments.append(segment)
+    return templating.render(origin or "", context, quote=_encode) + "/".join(segments) + \
+        templating.render(rest, context, quote=_encode)
 
 
 @dataclass
@@ -86,7 +120,7 @@ class HTTPProvider:
     # -- the request -------------------------------------------------------------
     def _build(self, args: dict[str, str], user: Any) -> tuple[str, str, dict[str, str], bytes | None]:
         context = _raw_context(user)
-        url = templating.render(self.url, context, quote=lambda value: quote(value, safe=""))
+        url = _render_url(self.url, context)
         headers = {}
         for name, template in self.headers.items():
             value = templating.render(template, context)
@@ -120,12 +154,14 @@ class HTTPProvider:
     def _fetch(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> Any:
         deadline = time.monotonic() + self.timeout
         parts = urlsplit(url)
+        conn: _PinnedConnection | None = None
+        response: http.client.HTTPResponse | None = None
         try:
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise _Refused("the URL is not http(s)")
             port = parts.port or (443 if parts.scheme == "https" else 80)
             address = self._address(parts.hostname, port)
-            conn = _pinned(parts.scheme, parts.hostname, address, port, self.timeout)
+            conn = _PinnedConnection(parts.scheme, parts.hostname, address, port, deadline)
             target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
             conn.request(method, target, body=body, headers={"Host": parts.netloc, "Accept": "application/json",
                                                              "User-Agent": "Prefill-Provider/1", **headers})
@@ -134,13 +170,10 @@ class HTTPProvider:
                 raise _Refused(f"upstream answered HTTP {response.status}")
             data = b""
             while len(data) <= MAX_ANSWER_BYTES:
-                if time.monotonic() > deadline:
-                    raise TimeoutError
                 chunk = response.read1(65536)
                 if not chunk:
                     break
                 data += chunk
-            conn.close()
             if len(data) > MAX_ANSWER_BYTES:
                 raise _Refused("the answer is over 256 KiB")
             return json.loads(data)
@@ -153,25 +186,72 @@ class HTTPProvider:
         except (OSError, http.client.HTTPException, ValueError) as exc:
             log.warning("form %r: request to %s failed: %s", self.form, parts.hostname, type(exc).__name__)
             raise ProviderUnavailable(self.form) from None
+        finally:
+            if response is not None:
+                response.close()  # a response that ends the connection holds the socket until then
+            if conn is not None:
+                conn.close()
 
 
 def _answer_bytes(_key: str, value: tuple[float, Any]) -> int:
     return len(json.dumps(value[1])) * 8 + 512
 
 
-class _PinnedHTTPS(http.client.HTTPSConnection):
-    """HTTPS to a checked address, with SNI and certificate checks for the host name."""
+def _time_left(deadline: float) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError
+    return left
 
-    def __init__(self, host: str, address: str, port: int, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
-        self._address = address
+
+class _DeadlineReads(io.RawIOBase):
+    """A socket's reads, each allowed only the time left before the deadline: a
+    socket timeout bounds one read, so a server sending a line every 0.5 s would
+    otherwise never trip a 1 s timeout."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self._sock, self._raw, self._deadline = sock, sock.makefile("rb", buffering=0), deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int | None:
+        self._sock.settimeout(_time_left(self._deadline))
+        return self._raw.readinto(buffer)
+
+    def close(self) -> None:
+        self._raw.close()  # the socket's own file: the last one closed frees the socket
+        super().close()
+
+
+class _DeadlineResponse(http.client.HTTPResponse):
+    """A response read (status line, headers, body) through ``_DeadlineReads``."""
+
+    def __init__(self, sock: socket.socket, *args: Any, deadline: float, **kwargs: Any) -> None:
+        super().__init__(sock, *args, **kwargs)
+        plain, self.fp = self.fp, io.BufferedReader(_DeadlineReads(sock, deadline))
+        plain.close()
+
+
+class _PinnedConnection(http.client.HTTPConnection):
+    """HTTP(S) to a checked address (HTTPS with SNI and certificate checks for the
+    host name), every step within one deadline."""
+
+    def __init__(self, scheme: str, host: str, address: str, port: int, deadline: float) -> None:
+        super().__init__(host, port)
+        self._address, self._deadline = address, deadline
+        self._tls = ssl.create_default_context() if scheme == "https" else None
+        self.response_class = functools.partial(_DeadlineResponse, deadline=deadline)  # type: ignore[assignment]
 
     def connect(self) -> None:
-        sock = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
-
-
-def _pinned(scheme: str, host: str, address: str, port: int, timeout: float) -> http.client.HTTPConnection:
-    if scheme == "https":
-        return _PinnedHTTPS(host, address, port, timeout)
-    return http.client.HTTPConnection(address, port, timeout=timeout)
+        sock = socket.create_connection((self._address, self.port), _time_left(self._deadline))
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self._tls is not None:
+                sock.settimeout(_time_left(self._deadline))  # the handshake's own whole-operation bound
+                sock = self._tls.wrap_socket(sock, server_hostname=self.host)
+            sock.settimeout(_time_left(self._deadline))  # sending the request (sendall: one bound for all)
+        except BaseException:
+            sock.close()
+            raise
+        self.sock = sock

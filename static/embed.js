@@ -40,6 +40,7 @@
     main().innerHTML = next.innerHTML;
     document.title = doc.title;
     body.classList.remove("prefill-waiting");
+    document.dispatchEvent(new Event("prefill:content")); // conditions.js: fields its rules hide
     settle();
   }
 
@@ -55,7 +56,8 @@
     } else if (form) {
       formName = form.getAttribute("data-form");
       var target = form.querySelector(".error-summary, .notice");
-      target = target || form.querySelector("input:not([type=hidden]):not([readonly]), select:not([disabled]), textarea:not([readonly])");
+      target = target || form.querySelector("input:not([type=hidden]):not([readonly]):not([disabled]), " +
+        "select:not([disabled]), textarea:not([readonly]):not([disabled])");
       if (target) {
         if (!target.hasAttribute("tabindex") && target.classList.contains("notice")) target.setAttribute("tabindex", "-1");
         target.focus();

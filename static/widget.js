@@ -275,15 +275,30 @@
       return Promise.resolve(fail("validation_failed", "showForm needs a form name or {fields: […]}."));
     }
     var name = nameOrSchema, path = "/forms/" + encodeURIComponent(name) + "?embed=1&widget=1" + themeQuery + query(opts.args);
+    function open() {
+      return session().then(function (p) { return p ? answer(p) : openPanel({ name: name, src: base + path }, opts); });
+    }
     return chain.then(function () {
-      if (!clientSchemas[name]) return session().then(function (p) { return p ? answer(p) : openPanel({ name: name, src: base + path }, opts); });
+      if (!clientSchemas[name]) return open();
       // A server provider of the same name always wins.
-      return call("GET", "/api/forms/" + encodeURIComponent(name) + "?" + query(opts.args).slice(1)).then(function (res) {
-        if (res.status === 404 && res.body.error && res.body.error.code === "unknown_form") return runClientSchema(name, opts);
-        if (res.status >= 400) return answer(res);
-        return openPanel({ name: name, src: base + path }, opts);
+      return serverForms().then(function (known) {
+        if (known.failed) return answer(known.failed);
+        return known.names[name] ? open() : runClientSchema(name, opts);
       });
     });
+  }
+
+  // The server's form names, asked once per page and as a list: asking for one
+  // form the server lacks would log a 404 in the console on every open.
+  var listing = null;
+  function serverForms() {
+    listing = listing || request("GET", "/api/forms", undefined, false).then(function (res) {
+      if (res.status !== 200 || !res.body.forms) { listing = null; return { failed: res }; }
+      var names = Object.create(null);
+      res.body.forms.forEach(function (f) { names[f.name] = true; });
+      return { names: names };
+    });
+    return listing;
   }
 
   // -- the launcher ---------------------------------------------------------------------

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import fcntl
 import json
+import random
+import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,6 +45,41 @@ def _pg_timeouts(url: str) -> dict[str, Any]:
             "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 2, "keepalives_count": 3}
 
 
+# How long a first connection may keep retrying the switch of a fresh file to WAL.
+WAL_SWITCH_S = 30.0
+
+
+def _switch_to_wal(cursor: sqlite3.Cursor, budget: float = WAL_SWITCH_S) -> None:
+    """Put the file in WAL mode, once: the mode is stored in the file.
+
+    Connections opening a fresh file together race to switch it, and SQLite
+    answers the losers "database is locked" at once, without the busy handler;
+    they retry with jittered backoff. A file already in WAL is only read.
+    """
+    give_up, pause = time.monotonic() + budget, 0.002
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] in ("wal", "memory"):
+                return
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            busy = getattr(exc, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+            if not busy or time.monotonic() + pause > give_up:
+                raise
+        time.sleep(pause * random.uniform(0.5, 1.5))
+        pause = min(pause * 2, 0.1)
+
+
+def _with_deadline(engine: Engine) -> Engine:
+    """psycopg connections that keep the request's database deadline (store.deadline)."""
+    if engine.dialect.driver == "psycopg":
+        from . import pgconn
+
+        event.listen(engine, "do_connect", pgconn.connect)
+    return engine
+
+
 def make_engine(url: str) -> Engine:
     """An engine; SQLite files get WAL (durable on process crash) and a busy timeout."""
     parsed = make_url(url)
@@ -54,14 +91,14 @@ def make_engine(url: str) -> Engine:
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=30000")
+            _switch_to_wal(cur)
+            cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True,
-                         pool_timeout=STORE_TIMEOUT_S, connect_args=_pg_timeouts(url))
+    return _with_deadline(create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True,
+                                        pool_timeout=STORE_TIMEOUT_S, connect_args=_pg_timeouts(url)))
 
 
 def make_read_engine(url: str, engine: Engine) -> Engine:
@@ -73,8 +110,9 @@ def make_read_engine(url: str, engine: Engine) -> Engine:
     """
     if make_url(url).get_backend_name() == "sqlite":
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_recycle=1800, isolation_level="AUTOCOMMIT",
-                         hide_parameters=True, pool_timeout=STORE_TIMEOUT_S, connect_args=_pg_timeouts(url))
+    return _with_deadline(create_engine(url, pool_size=10, max_overflow=20, pool_recycle=1800,
+                                        isolation_level="AUTOCOMMIT", hide_parameters=True,
+                                        pool_timeout=STORE_TIMEOUT_S, connect_args=_pg_timeouts(url)))
 
 
 # Any fixed 64-bit number: the PostgreSQL advisory lock that serialises migrations.

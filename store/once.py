@@ -1,4 +1,5 @@
-"""Tokens that may be used once: a signed embed link's ``jti``.
+"""Tokens that may be used once: any token with a ``jti`` (an embed link's,
+or an identityToken that names itself), wherever it is presented.
 
 The database settles it (a primary key on the jti's hash), so a token replayed
 to another worker or instance is refused just the same. A row lives until its

@@ -1,6 +1,10 @@
 """Changing a session: identify, update the user or session metadata, reset,
 rotate the token — each a step of one transaction (:meth:`SessionStore.change`),
 so a combined call such as ``POST /api/update`` lands whole or not at all.
+
+The transaction starts by locking the session's row and reading it as it now
+is: concurrent changes of one session (two tabs, an effect run twice) queue
+behind each other, and every merge starts from what the last one left.
 """
 
 from __future__ import annotations
@@ -11,12 +15,13 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from forms.errors import ValidationFailed
+from forms.errors import InvalidSession, NotIdentified, SessionRotated, UserMismatch, ValidationFailed
 
 from .db import dumps, now_ms
 from .tokens import hash_token, new_session_token
 
 METADATA_MAX_BYTES = 16 * 1024
+ROTATION_GRACE_MS = 30 * 1000  # how long a token rotated away answers 409 session_rotated
 
 _LOAD = text(
     "SELECT s.token_hash, s.visitor_id, s.user_id, s.verified, s.claimed, s.session_metadata,"
@@ -24,6 +29,8 @@ _LOAD = text(
     " FROM sessions s LEFT JOIN users u ON u.user_id = s.user_id AND s.verified = :yes"
     " WHERE s.token_hash = :h"
 )
+_TOUCH = text("UPDATE sessions SET last_seen = :t WHERE token_hash = :h")
+_ROTATED = text("SELECT 1 FROM rotated_tokens WHERE token_hash = :h AND expires_at > :t")
 
 
 def merge(base_text: str | None, update: dict[str, Any], field: str) -> str:
@@ -65,6 +72,26 @@ class SessionRow:
     def cache_key(self) -> tuple[Any, ...]:
         return (self.visitor_id, self.content_key)
 
+    @property
+    def who(self) -> tuple[str | None, bool]:
+        """Who the session is: a change of this is what rotates a cookie's token."""
+        return (self.user_id, self.verified)
+
+
+def was_rotated(conn: Connection, token_hash: str) -> bool:
+    """True while a token rotated away is within its grace period."""
+    return conn.execute(_ROTATED, {"h": token_hash, "t": now_ms()}).first() is not None
+
+
+def lock(conn: Connection, token_hash: str) -> SessionRow:
+    """The session's row, locked for this transaction (a write first: a row lock
+    on PostgreSQL, the write lock on SQLite) and read as it now is. A token
+    rotated away meanwhile is a :class:`SessionRotated`; a session gone
+    (expired, erased) an :class:`InvalidSession`."""
+    if not conn.execute(_TOUCH, {"t": now_ms(), "h": token_hash}).rowcount:
+        raise SessionRotated() if was_rotated(conn, token_hash) else InvalidSession()
+    return SessionRow.from_row(conn.execute(_LOAD, {"h": token_hash, "yes": True}).one())
+
 
 def upsert_profile(conn: Connection, user_id: str, claims: dict[str, Any], trusted: dict[str, Any]) -> None:
     """Merge into the user's profile, creating it; row-locked on PostgreSQL."""
@@ -84,27 +111,29 @@ def upsert_profile(conn: Connection, user_id: str, claims: dict[str, Any], trust
 
 
 class SessionChange:
-    """The steps of one transaction on one session; ``row`` is the result."""
+    """The steps of one transaction on one locked session; ``row`` is the
+    session as it was locked, then as the steps left it."""
 
     def __init__(self, conn: Connection, session: SessionRow) -> None:
         self.conn = conn
         self.row = session
+        self.was = session.who
         self.new_token: str | None = None  # set by rotate()
 
-    def _locked(self, column: str) -> str:
-        """Lock the session row (a write first: a row lock on PostgreSQL, the write
-        lock on SQLite) and read ``column``, so concurrent merges serialise."""
-        params = {"t": now_ms(), "h": self.row.token_hash}
-        self.conn.execute(text("UPDATE sessions SET last_seen = :t WHERE token_hash = :h"), params)
-        return self.conn.execute(text(f"SELECT {column} FROM sessions WHERE token_hash = :h"),
-                                 {"h": self.row.token_hash}).scalar_one()
+    @property
+    def identity_changed(self) -> bool:
+        """Anonymous to a user, one user to another, claimed to verified, a reset
+        of a user: not the same user again."""
+        return self.row.who != self.was
 
     def _set(self, sql: str, **params: Any) -> None:
         self.conn.execute(text(f"UPDATE sessions SET {sql} WHERE token_hash = :h"),
                           {**params, "h": self.row.token_hash})
 
     def identify(self, user_id: str, claims: dict[str, Any], trusted: dict[str, Any], verified: bool) -> None:
-        """Attach ``user_id`` to the session. Only a verified one touches the profile."""
+        """Attach ``user_id`` to the session. Only a verified one touches the
+        profile; the same user again merges what it brings (claims, and the
+        trusted claims a proof establishes)."""
         if verified:
             upsert_profile(self.conn, user_id, claims, trusted)
             self._set("user_id = :u, verified = :yes, claimed = '{}'", u=user_id, yes=True)
@@ -114,31 +143,47 @@ class SessionChange:
                      " AND owner_id IS NULL AND user_id IS NULL"),
                 {"u": user_id, "v": self.row.visitor_id},
             )
+            claimed = "{}"
         else:
-            current = self._locked("claimed")
-            same = self.row.user_id == user_id and not self.row.verified
-            claimed = merge(current if same else "{}", claims, "userMetadata")
+            same = self.row.who == (user_id, False)
+            claimed = merge(self.row.claimed if same else "{}", claims, "userMetadata")
             self._set("user_id = :u, verified = :no, claimed = :c", u=user_id, no=False, c=claimed)
-        self.row = replace(self.row, user_id=user_id, verified=verified)
+        self.row = replace(self.row, user_id=user_id, verified=verified, claimed=claimed)
 
-    def update_user(self, claims: dict[str, Any]) -> None:
+    def update_user(self, user_id: str, claims: dict[str, Any]) -> None:
+        """Merge into the user's claims; the session must (still) be ``user_id``'s."""
+        if self.row.user_id is None:
+            raise NotIdentified()
+        if self.row.user_id != user_id:
+            raise UserMismatch()
         if self.row.verified:
-            upsert_profile(self.conn, self.row.user_id or "", claims, {})
+            upsert_profile(self.conn, user_id, claims, {})
         else:
-            self._set("claimed = :c", c=merge(self._locked("claimed"), claims, "userMetadata"))
+            claimed = merge(self.row.claimed, claims, "userMetadata")
+            self._set("claimed = :c", c=claimed)
+            self.row = replace(self.row, claimed=claimed)
 
     def update_session_metadata(self, metadata: dict[str, Any]) -> None:
-        self._set("session_metadata = :m", m=merge(self._locked("session_metadata"), metadata, "metadata"))
+        merged = merge(self.row.session_metadata, metadata, "metadata")
+        self._set("session_metadata = :m", m=merged)
+        self.row = replace(self.row, session_metadata=merged)
 
     def reset(self) -> None:
         self._set("user_id = NULL, verified = :no, claimed = '{}', session_metadata = '{}'", no=False)
-        self.row = replace(self.row, user_id=None, verified=False)
+        self.row = replace(self.row, user_id=None, verified=False, claimed="{}", session_metadata="{}")
 
     def rotate(self) -> None:
-        """A new token for the same session (session fixation): the old one stops working."""
+        """A new token for the same session (session fixation). The old one is
+        dead, and for :data:`ROTATION_GRACE_MS` known as rotated away: it never
+        follows to the new identity (a token planted before a sign-in would then
+        be the user's), and a request still carrying it gets a 409, not a new
+        session whose cookie would undo this one."""
         token = new_session_token()
-        self._set("token_hash = :new", new=hash_token(token))
-        self.row = replace(self.row, token_hash=hash_token(token))
+        old, new = self.row.token_hash, hash_token(token)
+        self._set("token_hash = :new", new=new)
+        self.conn.execute(text("INSERT INTO rotated_tokens (token_hash, expires_at) VALUES (:h, :e)"),
+                          {"h": old, "e": now_ms() + ROTATION_GRACE_MS})
+        self.row = replace(self.row, token_hash=new)
         self.new_token = token
 
     def finish(self) -> None:

@@ -20,7 +20,7 @@ from forms.identity import ANONYMOUS, Identity
 from forms.lru import LRU, text_bytes
 
 from .db import now_ms
-from .session_change import _LOAD, METADATA_MAX_BYTES, SessionChange, SessionRow, upsert_profile
+from .session_change import _LOAD, METADATA_MAX_BYTES, SessionChange, SessionRow, lock, upsert_profile, was_rotated
 from .tokens import VISITOR_ID_MAX, VisitorIds, hash_token, new_session_token
 
 __all__ = ["METADATA_MAX_BYTES", "VISITOR_ID_MAX", "SessionRow", "SessionStore", "hash_token"]
@@ -66,6 +66,14 @@ class SessionStore:
                 )
             session = replace(session, last_seen=now)
         return session
+
+    def rotated_away(self, token: str) -> bool:
+        """True for a token a sign-in or sign-out replaced moments ago (asked
+        only when :meth:`load` found nothing: a stale cookie, rarely)."""
+        if not token or len(token) > 200:
+            return False
+        with self.read_engine.connect() as conn:
+            return was_rotated(conn, hash_token(token))
 
     def _fetch(self, token_hash: str, retry: bool = True) -> Any:
         try:
@@ -133,17 +141,23 @@ class SessionStore:
 
     @contextmanager
     def change(self, session: SessionRow) -> Iterator[SessionChange]:
-        """Every change to a session in one transaction: all of it lands or none."""
+        """Every change to a session in one transaction: all of it lands or none.
+        ``session`` is what the request loaded; the change works on its row as
+        it is now, locked (409 ``session_rotated`` when its token was rotated
+        away meanwhile)."""
         with self.engine.begin() as conn:
-            tx = SessionChange(conn, session)
+            tx = SessionChange(conn, lock(conn, session.token_hash))
             yield tx
             tx.finish()
 
     def delete_expired(self) -> int:
-        """Remove sessions idle past the TTL (they can never be used again)."""
+        """Remove sessions idle past the TTL (they can never be used again), and
+        rotated tokens past their grace period."""
+        now = now_ms()
         with self.engine.begin() as conn:
+            conn.execute(text("DELETE FROM rotated_tokens WHERE expires_at < :t"), {"t": now})
             return conn.execute(text("DELETE FROM sessions WHERE last_seen < :t"),
-                                {"t": now_ms() - self.ttl_ms}).rowcount
+                                {"t": now - self.ttl_ms}).rowcount
 
     def set_trusted(self, user_id: str, trusted: dict[str, Any]) -> None:
         """Server-to-server trusted metadata (the admin API)."""

@@ -70,6 +70,14 @@ used_tokens = Table(
     Column("expires_at", BigInteger, nullable=False, index=True),
 )
 
+# A session token rotated away (a sign-in or sign-out gave the session a new one), by hash,
+# for a grace period: a request still carrying it gets a 409 rather than a new session.
+rotated_tokens = Table(
+    "rotated_tokens", metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("expires_at", BigInteger, nullable=False, index=True),
+)
+
 idempotency_keys = Table(
     "idempotency_keys", metadata,
     Column("visitor_id", String(64), primary_key=True),

@@ -15,7 +15,8 @@ from store.db import make_engine, migrate
 from web.identity.verify import sign_identity_token, user_hash
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-TABLES = ("webhook_deliveries", "idempotency_keys", "submissions", "sessions", "users", "used_tokens", "attachments")
+TABLES = ("webhook_deliveries", "idempotency_keys", "submissions", "sessions", "users", "used_tokens",
+          "rotated_tokens", "attachments")
 SECRET = "test-identity-secret-0123456789abcdef0123"
 TEST_PROVIDERS = "tests.providers_fixture"
 

@@ -35,31 +35,73 @@ ACCEPT = ["image/png", "image/jpeg", "image/*", "text/plain", ".log", ".PDF", "a
 NUMBER = st.integers(-10**6, 10**6) | st.floats(allow_nan=False, allow_infinity=False, width=32)
 
 
+POOL = ["a", "b", "x", "12"]  # option values that metadata also holds, so multi-selects prefill
+OPTION_VALUE = st.sampled_from(POOL) | TEXT.filter(bool)
+LITERAL = st.none() | st.booleans() | NUMBER | TEXT | st.sampled_from(POOL)
+
+
+@st.composite
+def rules(draw, earlier):
+    """A JSON Logic rule over ``earlier`` fields only (so never a circle), with
+    hostile literals: what the page renders as JSON in its data attributes."""
+    name = draw(st.sampled_from(earlier))
+    var = {"var": name}
+    leaf = draw(st.sampled_from(["==", "!=", "in", "!", "!!", "missing", ">", "===", "if"]))
+    if leaf in ("!", "!!"):
+        rule = {leaf: [var]}
+    elif leaf == "missing":
+        rule = {"missing": [name]}
+    elif leaf == "in":
+        rule = {"in": [draw(LITERAL), var]}
+    elif leaf == "if":
+        rule = {"if": [var, draw(LITERAL), draw(LITERAL)]}
+    else:
+        rule = {leaf: [var, draw(LITERAL)]}
+    if draw(st.integers(0, 3)) == 0:
+        rule = {draw(st.sampled_from(["and", "or"])): [rule, draw(rules(earlier))]}
+    return rule
+
+
 @st.composite
 def outputs(draw):
-    """A valid provider output, as providers write them."""
+    """A valid provider output, as providers write them: with multi-selects,
+    rules that name earlier fields, and fields known and not asked."""
     names = draw(st.lists(st.sampled_from(NAMES), min_size=1, max_size=7, unique=True))
     fields = []
-    for name in names:
+    for index, name in enumerate(names):
         ftype = draw(st.sampled_from(FIELD_TYPES))
         field = {"name": name, "type": ftype}
+        multi = ftype == "checkboxes" or (ftype == "select" and draw(st.booleans()))
+        if ftype == "select" and multi:
+            field["multiple"] = True
         for key in ("label", "placeholder", "help"):
             if draw(st.booleans()):
                 field[key] = draw(st.none() | TEXT)
         if ftype in ("select", "radio", "checkboxes"):
-            values = draw(st.lists(TEXT.filter(bool), min_size=1, max_size=4, unique=True))
+            values = draw(st.lists(OPTION_VALUE, min_size=1, max_size=4, unique=True))
             field["options"] = [{"label": draw(TEXT), "value": v} for v in values]
+            if index and draw(st.integers(0, 3)) == 0:
+                field["options"][0]["visibleIf"] = draw(rules(names[:index]))
         if ftype == "file":
             if draw(st.booleans()):
                 field["accept"] = draw(st.lists(st.sampled_from(ACCEPT), min_size=1, max_size=3, unique=True))
             for key, sizes in (("maxSize", st.integers(1, 10**10)), ("maxFiles", st.integers(1, 5))):
                 if draw(st.booleans()):
                     field[key] = draw(sizes)
-        elif ftype != "checkboxes" and draw(st.integers(0, 2)) == 0:  # checkboxes: a list default, no shape
+        elif multi:
+            if draw(st.integers(0, 2)) == 0:
+                field["defaultValue"] = draw(st.none() | st.lists(st.sampled_from(values), max_size=2, unique=True))
+            if draw(st.booleans()):
+                field["minItems"], field["maxItems"] = sorted(draw(st.lists(st.integers(1, 4), min_size=2, max_size=2)))
+        elif draw(st.integers(0, 2)) == 0:
             field["defaultValue"] = draw(st.none() | TEXT | NUMBER | st.booleans())
-        for key in ("required", "disabled", "lockKnown"):
+        for key in ("required", "disabled", "lockKnown", "hideKnown"):
             if draw(st.integers(0, 3)) == 0:
                 field[key] = draw(st.booleans())
+        if index:
+            for key in ("visibleIf", "requiredIf"):
+                if draw(st.integers(0, 2)) == 0:
+                    field[key] = draw(rules(names[:index]))
         if ftype in ("text", "textarea", "email") and draw(st.booleans()):
             field["maxLength"] = draw(st.integers(1, 300))
         if ftype == "number" and draw(st.booleans()):
@@ -73,11 +115,15 @@ def outputs(draw):
     for key in ("title", "description", "submitLabel"):
         if draw(st.booleans()):
             out[key] = draw(st.none() | TEXT)
+    if draw(st.integers(0, 3)) == 0:  # profile questions: an answered one is known and not asked
+        asked = draw(st.lists(st.sampled_from(names), min_size=1, unique=True))
+        out["progressive"] = {"fields": asked, "max": draw(st.integers(1, 3))}
     return out
 
 
 def value_for(draw, name):
-    return draw(TEXT | NUMBER | st.booleans() | st.sampled_from(["a@example.com", "x", "2024-02-30", "12"]))
+    return draw(TEXT | NUMBER | st.booleans() | st.sampled_from(["a@example.com", "x", "2024-02-30", "12"])
+                | st.lists(st.sampled_from(POOL), max_size=3))
 
 
 @st.composite
@@ -110,20 +156,46 @@ def test_a_compiled_page_is_the_wtforms_page(app, raw, users, embed, lang, theme
     ("select", ["a", "b", None]), ("radio", ["b", None, "a"]), ("checkbox", [True, False]),
     ("number", [1, 1.0, -0.0, 0.0, 2.5]), ("text", ["x", "<b>", None, ""]), ("textarea", ["\r\nx", "y"]),
     ("file", [None]),
+    ("checkboxes", [["a"], ["b", "a"], None, []]), ("multiple", [["a", "b"], None, ["b"]]),
 ])
 @pytest.mark.parametrize("locked", [False, True])
-def test_one_field_shape_with_other_values(app, ftype, values, locked):
-    options = [{"label": "A <1>", "value": "a"}, {"label": "B", "value": "b"}] if ftype in ("select", "radio") else None
+@pytest.mark.parametrize("rule", [None, {"==": [{"var": "g"}, "<b>\"'&"]}])
+def test_one_field_shape_with_other_values(app, ftype, values, locked, rule):
+    options = [{"label": "A <1>", "value": "a"}, {"label": "B", "value": "b", "visibleIf": {"!": {"var": "g"}}}]
     hidden = Markup("")
     for value in values:
-        field = {"name": "f", "type": ftype, "defaultValue": value, "disabled": locked}
+        field = {"name": "f", "type": "select" if ftype == "multiple" else ftype, "defaultValue": value,
+                 "disabled": locked, "visibleIf": rule, "requiredIf": rule}
         if ftype == "file":  # no default; its limits instead
-            field = {"name": "f", "type": ftype, "disabled": locked, "accept": "image/*,.log", "maxFiles": 2}
-        if options:
-            field["options"] = options
-        form = resolve("t", load_schema("t", {"fields": [field]}), Identity(), app.extensions["prefill"].sensitive)
+            field = {"name": "f", "type": ftype, "disabled": locked, "accept": "image/*,.log", "maxFiles": 2,
+                     "visibleIf": rule, "requiredIf": rule}
+        if ftype in ("select", "radio", "checkboxes", "multiple"):
+            field.update(options=options, multiple=ftype == "multiple")
+        schema = load_schema("t", {"fields": [{"name": "g"}, field]})
+        form = resolve("t", schema, Identity(), app.extensions["prefill"].sensitive)
         with app.test_request_context("/forms/t"):
             assert "".join(page_halves(form, False)) == render_form(form, hidden, False)
+
+
+def test_a_field_known_and_not_asked_is_a_hidden_input_rules_can_read(app):
+    """hideKnown with a trusted value: no control to see, its value in hidden
+    inputs (one per value of a multi-select) and, for a choice, in data-value."""
+    schema = load_schema("t", {"fields": [
+        {"name": "plan", "type": "select", "hideKnown": True, "options": [{"label": "Pro", "value": "pro"}]},
+        {"name": "seats", "type": "number", "hideKnown": True},
+        {"name": "tags", "type": "checkboxes", "hideKnown": True,
+         "options": [{"label": "A", "value": "a"}, {"label": "B", "value": "b"}]},
+        {"name": "note", "visibleIf": {"==": [{"var": "plan"}, "pro"]}}]})
+    for seats in (5, 12):
+        identity = Identity.build(user_id="u", trusted={"plan": "pro", "seats": seats, "tags": ["b", "a"]})
+        form = resolve("t", schema, identity, app.extensions["prefill"].sensitive)
+        with app.test_request_context("/forms/t"):
+            page = render_form(form, Markup(""), False)
+            assert "".join(page_halves(form, False)) == page
+        assert '<div data-field="plan" data-type="select" data-conceal="" data-value="&#34;pro&#34;" hidden>' in page
+        assert f'<input id="seats" name="seats" type="hidden" value="{seats}">' in page
+        assert ('<input type="hidden" name="tags" value="b"><input type="hidden" name="tags" value="a">' in page)
+        assert 'id="plan"' in page and "<select" not in page and 'type="checkbox"' not in page
 
 
 @settings(max_examples=200, deadline=None)
@@ -139,7 +211,10 @@ def test_a_refilled_schema_is_the_validated_schema(raw, texts):
                 item[key] = texts.draw(TEXT)
             elif isinstance(item.get(key), float):
                 item[key] = texts.draw(st.floats(allow_nan=False, allow_infinity=False))
-    assert split(other)[0] == split(raw)[0]
+    if split(raw) is None:  # a list default (a multi-select's) is no text: the whole output is validated
+        assert split(other) is None
+    else:
+        assert split(other)[0] == split(raw)[0]
     _, refilled = engine.schema_for("f", other)
     expected = load_schema("f", other)
     assert refilled == expected

@@ -13,8 +13,10 @@ from __future__ import annotations
 import http.server
 import json
 import logging
+import socket
 import threading
 import time
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -77,6 +79,7 @@ def upstream():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield server
     server.shutdown()
+    server.server_close()
 
 
 def config(tmp_path, upstream, route="/users/{{userId}}/forms/orders", **http):
@@ -125,14 +128,43 @@ def test_post_sends_args_as_json(make_app, tmp_path, upstream):
 
 
 @pytest.mark.parametrize(("user_id", "raw_path"), [
-    ("../admin", "/users/..%2Fadmin/forms/orders"),
-    ("a/b?c=1#x", "/users/a%2Fb%3Fc%3D1%23x/forms/orders"),
+    ("a?c=1#x", "/users/a%3Fc%3D1%23x/forms/orders"),
     ("%2e%2e", "/users/%252e%252e/forms/orders"),
+    ("%2F", "/users/%252F/forms/orders"),  # decoded once by a server: the text %2F, no separator
+    ("...", "/users/.../forms/orders"),  # not a dot segment
+    (".profile", "/users/.profile/forms/orders"),
 ])
 def test_user_ids_cannot_change_the_path_or_query(make_app, tmp_path, upstream, user_id, raw_path):
     app = make_app(PREFILL_CONFIG=config(tmp_path, upstream))
     assert signed_in(app, user_id).get("/api/forms/orders").status_code == 200
     assert upstream.seen[-1]["path"] == raw_path
+
+
+@pytest.mark.parametrize("company", ["..", ".", "", None, "a/../..", "../x", "acme/admin", "a\\..\\b", "../admin"])
+def test_a_value_that_would_be_a_dot_or_empty_path_segment_is_refused(make_app, tmp_path, upstream, caplog, company):
+    # /companies/../forms would be served as /users/u1/forms by a server that normalises dot segments,
+    # /companies//forms as /companies/forms by one that merges slashes, and a%2F..%2F.. as /users/u1/forms
+    # by one that decodes %2F first (nginx's proxy_pass with a URI): the request is not made.
+    route = "/users/{{userId}}/companies/{{userMetadata.company}}/forms"
+    app = make_app(PREFILL_CONFIG=config(tmp_path, upstream, route=route))
+    c = signed_in(app, **({} if company is None else {"company": company}))
+    with caplog.at_level(logging.DEBUG):
+        r = c.get("/api/forms/orders")
+    assert r.status_code == 502 and r.json == {"error": {
+        "code": "provider_unavailable", "message": "The form provider 'orders' is unavailable."}}
+    assert upstream.seen == [] and TOKEN not in caplog.text and "/companies/" not in caplog.text
+
+
+@pytest.mark.parametrize(("route", "company", "sent"), [
+    ("/c/x{{userMetadata.company}}/forms", "..", "/c/x../forms"),  # a part of a segment, not the whole
+    ("/c/{{userMetadata.company}}.json", ".", "/c/..json"),
+    ("/c/forms?company={{userMetadata.company}}", "..", "/c/forms?company=.."),  # a query value is no segment
+    ("/c/forms?company={{userMetadata.company}}", "", "/c/forms?company="),
+])
+def test_dots_and_empty_values_elsewhere_are_sent(make_app, tmp_path, upstream, route, company, sent):
+    app = make_app(PREFILL_CONFIG=config(tmp_path, upstream, route=route))
+    assert signed_in(app, company=company).get("/api/forms/orders").status_code == 200
+    assert upstream.seen[-1]["path"] == sent
 
 
 def test_metadata_cannot_inject_query_parameters(make_app, tmp_path, upstream):
@@ -175,6 +207,69 @@ def test_bad_answers_fail_closed_without_echo(make_app, tmp_path, upstream, capl
         assert len(upstream.seen) == 1  # the redirect target was never contacted
 
 
+class Trickle:
+    """A raw upstream that answers 200 one line (or body byte) every 0.5 s: each
+    read is quick, only the whole is slow."""
+
+    def __init__(self, phase: str) -> None:
+        self.phase, self.stop = phase, threading.Event()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        body = json.dumps(SCHEMA).encode()
+        head = [b"HTTP/1.1 200 OK\r\n", *(b"X-Slow-%d: 1\r\n" % n for n in range(12)),
+                b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)]
+        if self.phase == "body":
+            head = [b"".join(head[:1] + head[-1:])]
+        pieces = head + [body[i:i + 1] for i in range(len(body))]
+        with conn:
+            try:
+                while b"\r\n\r\n" not in conn.recv(65536):
+                    pass
+                for n, piece in enumerate(pieces):
+                    if self.stop.is_set():
+                        return
+                    slow = n < len(head) if self.phase == "headers" else n >= len(head)
+                    if n and slow:
+                        time.sleep(0.5)
+                    conn.sendall(piece)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self.stop.set()
+        self.listener.close()
+
+
+@pytest.mark.parametrize("phase", ["headers", "body"])
+def test_the_timeout_is_one_deadline_over_headers_and_body(make_app, tmp_path, phase):
+    trickle = Trickle(phase)
+    try:
+        forms = {"orders": {"title": "Orders", "allowHosts": ["127.0.0.1"],
+                            "http": {"url": f"http://127.0.0.1:{trickle.port}/f", "timeout": 1.0}}}
+        (tmp_path / "forms.json").write_text(json.dumps({"forms": forms}))
+        app = make_app(PREFILL_CONFIG=str(tmp_path / "forms.json"))
+        c = signed_in(app)
+        started = time.perf_counter()
+        r = c.get("/api/forms/orders")
+        took = time.perf_counter() - started
+    finally:
+        trickle.close()
+    assert r.status_code == 504 and r.json == {"error": {
+        "code": "provider_timeout", "message": "The form provider 'orders' did not answer in time."}}
+    assert 0.9 < took < 1.5, took
+
+
 def test_hosts_and_addresses_not_allowed_are_never_contacted(make_app, tmp_path, upstream):
     # The URL's host comes from metadata: only allowHosts may be reached.
     app = make_app(PREFILL_CONFIG=rewrite(config(tmp_path, upstream, route="/f", allow=["api.example.test"]),
@@ -205,7 +300,7 @@ def test_answers_are_cached_by_the_substituted_request(make_app, tmp_path, upstr
 
 def test_requires_on_an_http_form(make_app, tmp_path, upstream):
     path = tmp_path / "forms.json"
-    forms = json.loads(open(config(tmp_path, upstream)).read())
+    forms = json.loads(Path(config(tmp_path, upstream)).read_text())
     forms["forms"]["orders"]["requires"] = "verified"
     path.write_text(json.dumps(forms))
     app = make_app(PREFILL_CONFIG=str(path), IDENTITY_SECRET="test-identity-secret-0123456789abcdef0123")

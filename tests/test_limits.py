@@ -1,5 +1,6 @@
-"""Rate limits: 429 ``rate_limited`` with Retry-After, per address and per
-session, in memory and on the real local Redis shared by two app instances."""
+"""Rate limits: 429 ``rate_limited`` with Retry-After, per session (a request
+without one: only the address's ceiling), in memory and on the real local Redis shared by two
+app instances. The per-address ceiling: test_limit_keys.py."""
 
 from __future__ import annotations
 
@@ -32,10 +33,16 @@ def redis_prefix():
         client.delete(key)
 
 
-def test_identity_calls_are_limited_per_address(make_app):
-    app = limited_app(make_app)
+def test_new_visitors_do_not_share_one_sessions_budget(make_app):
+    app = limited_app(make_app)  # 3/minute per session, so 30/minute per address
+    for _ in range(10):  # ten new visitors behind one address, each one call that makes its session
+        assert app.test_client().post("/api/identify", json={"userId": "u1"}).status_code == 200
+
+
+def test_identity_calls_without_a_session_count_against_the_address_ceiling(make_app):
+    app = limited_app(make_app, RATELIMIT_IDENTITY_ADDRESS="3/minute")
     for _ in range(3):
-        c = app.test_client()  # a new session each time: the address still counts
+        c = app.test_client()  # no session yet: the address counts
         assert c.post("/api/identify", json={"userId": "u1"}).status_code == 200
     r = app.test_client().post("/api/identify", json={"userId": "u1"})
     assert_429(r)
@@ -59,9 +66,10 @@ def test_one_session_is_limited_from_any_address(make_app):
 def test_submissions_are_limited_on_both_surfaces(make_app):
     app = limited_app(make_app)
     c = app.test_client()
+    h = {"Authorization": f"Bearer {c.post('/api/session').json['sessionToken']}"}
     for _ in range(2):
-        assert c.post("/api/forms/support_ticket/submissions", json={"values": TICKET}).status_code == 201
-    assert_429(c.post("/api/forms/support_ticket/submissions", json={"values": TICKET}))
+        assert c.post("/api/forms/support_ticket/submissions", json={"values": TICKET}, headers=h).status_code == 201
+    assert_429(c.post("/api/forms/support_ticket/submissions", json={"values": TICKET}, headers=h))
     html = app.test_client()
     html.environ_base["REMOTE_ADDR"] = "10.0.2.1"
     html.get("/forms/support_ticket")
@@ -80,7 +88,8 @@ def test_reads_are_not_limited(make_app):
 
 
 def test_two_instances_share_one_limit_on_redis(make_app, redis_prefix):
-    config = {"RATELIMIT_STORAGE_URI": REDIS, "RATELIMIT_KEY_PREFIX": redis_prefix}
+    config = {"RATELIMIT_STORAGE_URI": REDIS, "RATELIMIT_KEY_PREFIX": redis_prefix,
+              "RATELIMIT_IDENTITY_ADDRESS": "3/minute"}
     one, two = limited_app(make_app, **config), limited_app(make_app, **config)
     assert one.test_client().post("/api/identify", json={"userId": "a"}).status_code == 200
     assert two.test_client().post("/api/identify", json={"userId": "b"}).status_code == 200
@@ -98,10 +107,11 @@ def test_an_unreachable_limit_store_fails_open(make_app):
 
 
 def test_identity_endpoints_share_one_budget(make_app):
-    app = limited_app(make_app)  # 3 identity calls a minute, whichever endpoint
+    app = limited_app(make_app)  # 3 identity calls a minute per session, whichever endpoint
     c = app.test_client()
-    assert c.post("/api/session").status_code == 201
-    assert c.post("/api/identify", json={"userId": "u1"}).status_code == 200
-    assert c.post("/api/session/metadata", json={"metadata": {"a": 1}}).status_code == 200
-    assert_429(c.post("/api/reset"))
-    assert_429(c.post("/api/user", json={"userId": "u1"}))
+    h = {"Authorization": f"Bearer {c.post('/api/session').json['sessionToken']}"}  # a bearer token: no rotation
+    assert c.post("/api/identify", json={"userId": "u1"}, headers=h).status_code == 200
+    assert c.post("/api/session/metadata", json={"metadata": {"a": 1}}, headers=h).status_code == 200
+    assert c.post("/api/user", json={"userId": "u1"}, headers=h).status_code == 200
+    assert_429(c.post("/api/reset", headers=h))
+    assert_429(c.post("/api/update", json={"session": {"metadata": {}}}, headers=h))

@@ -10,6 +10,7 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from forms.conditions import answers_of, decide
 from forms.identity import Identity
 from forms.prefill import NOT_FIT, fit
 from forms.resolve import resolve
@@ -32,22 +33,49 @@ TEMPLATES = ["{{userMetadata.name}}", "{{ userMetadata.email }}", "{{userId}}", 
 
 
 @st.composite
+def rules(draw, earlier):
+    """A rule over ``earlier`` fields only: never a circle."""
+    name = draw(st.sampled_from(earlier))
+    op = draw(st.sampled_from(["==", "!=", "in", "!", "missing"]))
+    if op == "!":
+        return {"!": {"var": name}}
+    if op == "missing":
+        return {"missing": [name]}
+    literal = draw(st.none() | st.booleans() | st.integers(-5, 5) | SAFE_TEXT)
+    return {"in": [literal, {"var": name}]} if op == "in" else {op: [{"var": name}, literal]}
+
+
+@st.composite
 def schemas(draw):
     names = draw(st.lists(st.sampled_from(NAMES), min_size=1, max_size=6, unique=True))
     fields = []
-    for name in names:
+    for index, name in enumerate(names):
         ftype = draw(st.sampled_from(FIELD_TYPES))
         field = {"name": name, "type": ftype, "label": draw(st.sampled_from(TEMPLATES)),
                  "help": draw(st.none() | st.sampled_from(TEMPLATES))}
         if ftype in ("select", "radio", "checkboxes"):
             values = draw(st.lists(SAFE_TEXT.filter(bool), min_size=1, max_size=4, unique=True))
             field["options"] = [{"label": draw(st.sampled_from(TEMPLATES)), "value": v} for v in values]
+            if index and draw(st.booleans()):
+                field["options"][-1]["visibleIf"] = draw(rules(names[:index]))
+        if ftype == "select" and draw(st.booleans()):
+            field["multiple"] = True
         if draw(st.booleans()):
             field["lockKnown"] = True
+        if draw(st.integers(0, 3)) == 0:
+            field["hideKnown"] = True
+        if index:
+            for key in ("visibleIf", "requiredIf"):
+                if draw(st.integers(0, 2)) == 0:
+                    field[key] = draw(rules(names[:index]))
         if draw(st.integers(0, 4)) == 0 and ftype not in ("select", "radio", "checkbox", "checkboxes"):
             field["defaultValue"] = draw(st.sampled_from(TEMPLATES))
         fields.append(field)
-    return {"fields": fields, "title": draw(st.sampled_from(TEMPLATES))}
+    out = {"fields": fields, "title": draw(st.sampled_from(TEMPLATES))}
+    if draw(st.integers(0, 3)) == 0:
+        out["progressive"] = {"fields": draw(st.lists(st.sampled_from(names), min_size=1, unique=True)),
+                              "max": draw(st.integers(1, 2))}
+    return out
 
 
 @st.composite
@@ -59,9 +87,11 @@ def identities(draw):
     claimed["authToken"] = secret
     claimed["nested"] = {"password": secret + "-p", "fine": "ok"}
     claimed[draw(st.sampled_from(["apiKey", "API_KEY", "refreshToken"]))] = secret + "-k"
+    # hideKnown: a trusted value is known, and not asked.
+    trusted = draw(st.dictionaries(st.sampled_from([n for n in NAMES if n != "name"]), json_values, max_size=3))
     return Identity.build(user_id=draw(st.sampled_from(["u1", "{{userMetadata.authToken}}"])), visitor_id="v_1",
-                          claimed=claimed, session_metadata={"page": "/x", "sessionToken": secret + "-s"},
-                          cache_key=None), secret
+                          claimed=claimed, trusted=trusted,
+                          session_metadata={"page": "/x", "sessionToken": secret + "-s"}, cache_key=None), secret
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
@@ -73,21 +103,31 @@ def test_prefill_is_exact_and_secrets_and_templates_stay_out(raw, who):
     public = sensitive.scrub(dict(identity.metadata))
     out = json.dumps(form.to_json(), ensure_ascii=False)
     assert SECRET_MARK not in out and secret not in out  # no sensitive value, anywhere, however it got there
-    for field, spec in zip(form.fields, raw["fields"], strict=True):
+    specs = {spec["name"]: spec for spec in raw["fields"]}  # a profile question may wait for a later form
+    profile = set((raw.get("progressive") or {}).get("fields", ()))
+    for field in form.fields:
+        spec = specs[field.name]
+        options = frozenset(o["value"] for o in spec.get("options", []))
+        multiple = field.multiple
         if field.prefilled:  # exact, case-sensitive key only, with the value fitted to the type
             assert spec["name"] in public
-            fitted = fit(spec["type"], public[spec["name"]], frozenset(o["value"] for o in spec.get("options", [])))
+            fitted = fit(spec["type"], public[spec["name"]], options, multiple)
             assert fitted is not NOT_FIT and field.value == fitted
         elif "defaultValue" not in spec and spec["name"] in public:
-            options = frozenset(o["value"] for o in spec.get("options", []))
-            assert fit(spec["type"], public[spec["name"]], options) is NOT_FIT
-        if field.disabled and not spec.get("disabled"):
+            assert fit(spec["type"], public[spec["name"]], options, multiple) is NOT_FIT
+        if field.known_hidden:  # not asked: trusted and hideKnown, or an answered profile question
+            assert field.prefilled and field.disabled
+            assert (spec.get("hideKnown") and field.source == "trusted") or field.name in profile
+        elif field.disabled and not spec.get("disabled"):
             assert field.prefilled and (spec.get("lockKnown") or raw.get("lockKnown"))
+    # The server's decision on the form as shown: a field a rule hides is never required.
+    decision = decide(form.fields, answers_of(form.fields, {f.name: f.value for f in form.fields}))
+    assert not decision.hidden & decision.required
     # Templates insert a value once: user text that looks like a template stays literal.
     name = identity.metadata["name"]
     if "{{" in name:
-        for field, spec in zip(form.fields, raw["fields"], strict=True):
-            if spec["label"] == "{{userMetadata.name}}":
+        for field in form.fields:
+            if specs[field.name]["label"] == "{{userMetadata.name}}":
                 assert field.label == name
 
 

@@ -6,20 +6,29 @@ the one outside party; here it is played by a server we start, not a mock).
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from sqlalchemy import text
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from webhooks.signing import signature, verify
+from webhooks.signing import Signer, verify
 from webhooks.worker import Worker
 
-SECRET = "whsec-test"
+from .test_crash import ROOT
+
+SECRET = "whsec-test"  # a plain secret (no ``whsec_``): its UTF-8 bytes are the key
+WHSEC = "whsec_" + base64.b64encode(bytes(range(7, 39))).decode()  # the Standard Webhooks form
 TICKET = {"email": "me@example.com", "subject": "Help", "priority": "normal", "message": "It broke"}
 
 
@@ -67,8 +76,8 @@ def receiver() -> Iterator[Receiver]:
 
 
 def hook_app(make_app, url, **extra):
-    return make_app(WEBHOOK_URL=url, WEBHOOK_SECRET=SECRET, WEBHOOK_RETRY_BASE_S=0.01, ADMIN_API_KEY="admin-key",
-                    **extra)
+    return make_app(**{"WEBHOOK_URL": url, "WEBHOOK_SECRET": SECRET, "WEBHOOK_RETRY_BASE_S": 0.01,
+                       "ADMIN_API_KEY": "admin-key", **extra})
 
 
 def drain(worker: Worker, until: float = 10.0) -> None:
@@ -114,8 +123,7 @@ def test_retries_then_delivers_once_signed(make_app):
         ids = {r["headers"]["X-Prefill-Delivery"] for r in receiver.requests}
         assert len(ids) == 1
         last = receiver.requests[-1]
-        assert verify(SECRET, last["body"], last["headers"]["X-Prefill-Signature"])
-        assert last["headers"]["X-Prefill-Signature"] == signature(SECRET, last["body"])
+        assert last["headers"]["X-Prefill-Signature"] == legacy(SECRET, last["body"])
         payload = json.loads(last["body"])
         assert payload["event"] == "submission.created"
         sub = payload["submission"]
@@ -129,6 +137,90 @@ def test_retries_then_delivers_once_signed(make_app):
         assert listing[0]["attempts"] == 3 and listing[0]["deliveredAt"]
     finally:
         receiver.close()
+
+
+def legacy(secret: str, body: bytes) -> str:
+    """``X-Prefill-Signature`` as receivers have always checked it, written out here
+    so that a change to Prefill's own function cannot move it."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def library(secret: str) -> Webhook:
+    """The receiver's side, with the PyPI package: a plain secret's UTF-8 bytes are the key."""
+    return Webhook(secret if secret.startswith("whsec_") else secret.encode())
+
+
+def deliver(make_app, secret: str, script: list[int] | None = None, clock: Any = None) -> list[dict[str, Any]]:
+    """One submission delivered to a real local receiver; every attempt it saw."""
+    receiver = Receiver(script=script)
+    try:
+        app = hook_app(make_app, receiver.url, WEBHOOK_SECRET=secret)
+        app.test_client().post("/api/forms/support_ticket/submissions", json={"values": TICKET})
+        worker = Worker.from_app(app)
+        if clock is not None:
+            worker.clock = clock
+        drain(worker)
+        return receiver.requests
+    finally:
+        receiver.close()
+
+
+@pytest.mark.parametrize("secret", [WHSEC, SECRET])
+def test_each_attempt_verifies_with_the_standardwebhooks_library(make_app, secret):
+    now = time.time()
+    stamps = iter([now - 90, now])  # the first attempt was sent 90 s ago and failed
+    attempts = deliver(make_app, secret, script=[503], clock=lambda: next(stamps))
+    assert len(attempts) == 2
+    for attempt, stamp in zip(attempts, (now - 90, now)):
+        headers = attempt["headers"]
+        assert library(secret).verify(attempt["body"], headers) == json.loads(attempt["body"])
+        assert headers["Webhook-Timestamp"] == str(int(stamp))  # re-signed per attempt
+        assert headers["Webhook-Signature"].startswith("v1,")
+        assert headers["X-Prefill-Signature"] == legacy(secret, attempt["body"])  # unchanged for now
+    ids = {a["headers"]["Webhook-Id"] for a in attempts} | {a["headers"]["X-Prefill-Delivery"] for a in attempts}
+    assert len(ids) == 1 and ids.pop().startswith("dlv_")  # one id per delivery, across retries
+
+
+def test_the_library_rejects_replays_and_tampering(make_app):
+    [old] = deliver(make_app, WHSEC, clock=lambda: time.time() - 6 * 60)
+    with pytest.raises(WebhookVerificationError, match="too old"):  # a delivery replayed 6 min later
+        library(WHSEC).verify(old["body"], old["headers"])
+
+    [fresh] = deliver(make_app, WHSEC)
+    body, headers = fresh["body"], fresh["headers"]
+    library(WHSEC).verify(body, headers)
+    stamp = int(headers["Webhook-Timestamp"])
+    for tampered_body, tampered_headers in [
+        (body.replace(b"It broke", b"It works"), headers),
+        (body, {**headers, "Webhook-Id": "dlv_" + "0" * 24}),
+        (body, {**headers, "Webhook-Timestamp": str(stamp + 1)}),
+        (old["body"], {**old["headers"], "Webhook-Timestamp": str(stamp)}),  # a replay passed off as new
+        (body, {**headers, "Webhook-Signature": "v1," + base64.b64encode(b"\0" * 32).decode()}),
+    ]:
+        with pytest.raises(WebhookVerificationError):
+            library(WHSEC).verify(tampered_body, tampered_headers)
+    with pytest.raises(WebhookVerificationError):  # the right key matters
+        library("whsec_" + base64.b64encode(b"another key of thirty-two bytes!").decode()).verify(body, headers)
+
+
+@pytest.mark.parametrize("secret", [
+    WHSEC, WHSEC.rstrip("="), "whsec_" + base64.b64encode(bytes(24)).decode(), "plain secret", "clé-ünïcode",
+])
+def test_prefill_signs_as_the_library_does(secret):
+    signer, body, stamp = Signer(secret), '{"values":{"name":"Zoë"}}'.encode(), int(time.time())
+    headers = signer.headers("dlv_1", body, stamp)
+    expected = library(secret).sign("dlv_1", datetime.fromtimestamp(stamp, UTC), body)
+    assert headers["webhook-signature"] == expected
+    assert verify(signer.key, body, headers)  # the demo receiver's check
+    assert not verify(signer.key, body, headers, now=stamp + 301)
+    assert not verify(signer.key, body, headers, now=stamp - 301)
+    assert not verify(signer.key, body + b" ", headers)
+
+
+@pytest.mark.parametrize("secret", ["whsec_not base64!", "whsec_YWJjZA-_", "whsec_", ""])
+def test_a_malformed_secret_stops_the_worker_at_start(secret):
+    with pytest.raises(ValueError, match="WEBHOOK_SECRET"):
+        Worker(outbox=None, url="x", secret=secret)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("status,attempts", [(400, 1), (404, 1), (301, 1), (410, 1)])
@@ -203,7 +295,11 @@ def test_concurrent_workers_deliver_each_item_once(make_app, receiver):
     assert {d.status for d in deliveries(app)} == {"delivered"}
 
 
-def test_demo_worker_delivers_to_the_demo_receiver(sqlite_url):
+MAKE_RUN_SECRET = re.search(r"WEBHOOK_SECRET:-([^}]+)}", (ROOT / "Makefile").read_text()).group(1)
+
+
+@pytest.mark.parametrize("secret", [MAKE_RUN_SECRET, "demo-hook-secret"])
+def test_demo_worker_delivers_to_the_demo_receiver(sqlite_url, secret):
     """What `make run` shows: a real server, the worker thread, the demo's own receiver."""
     from werkzeug.serving import make_server
 
@@ -215,7 +311,7 @@ def test_demo_worker_delivers_to_the_demo_receiver(sqlite_url):
     srv = make_server("127.0.0.1", 0, lambda env, sr: holder["app"](env, sr), threaded=True)
     url = f"http://127.0.0.1:{srv.server_port}"
     app = create_app({"DATABASE_URL": sqlite_url, "SECRET_KEY": "k", "AUTO_MIGRATE": False, "PREFILL_DEMO": True,
-                      "WEBHOOK_URL": f"{url}/demo/webhook", "WEBHOOK_SECRET": "demo-hook-secret"})
+                      "WEBHOOK_URL": f"{url}/demo/webhook", "WEBHOOK_SECRET": secret})
     holder["app"] = app
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     stop = threading.Event()
@@ -230,6 +326,12 @@ def test_demo_worker_delivers_to_the_demo_receiver(sqlite_url):
         assert sid in home and "<title>Prefill</title>" in home
         forged = c.post("/demo/webhook", data=b'{"submission": {}}', headers={"X-Prefill-Signature": "sha256=00"})
         assert forged.status_code == 401
+        body = json.dumps({"submission": {"id": "sub_r", "form": "support_ticket", "userId": None}}).encode()
+        signer = Signer(secret)
+        replayed = c.post("/demo/webhook", data=body, headers=signer.headers("dlv_r", body, int(time.time()) - 360))
+        legacy_only = c.post("/demo/webhook", data=body, headers={"X-Prefill-Signature": legacy(secret, body)})
+        fresh = c.post("/demo/webhook", data=body, headers=signer.headers("dlv_r", body, int(time.time())))
+        assert (replayed.status_code, legacy_only.status_code, fresh.status_code) == (401, 401, 204)
     finally:
         stop.set()
         srv.shutdown()

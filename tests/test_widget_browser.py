@@ -435,3 +435,43 @@ def test_the_demo_shop_shows_the_widget_for_the_sample_users(sqlite_url, browser
         context.close()
         srv.shutdown()
         app.extensions["prefill"].db.dispose()
+
+
+def test_the_panel_grows_when_a_rule_shows_a_field_and_hidden_values_stay_home(env):
+    """An ad-hoc form with a rule, in the panel: answering shows a field, the frame
+    (sized by embed.js from its content) grows, and the field's value is kept
+    only while it is shown."""
+    page = host(env, user="u1", plan="enterprise")
+    out = page.evaluate("""prefill.showForm({title: 'Report', fields: [
+        {name: 'kind', type: 'radio', required: true, options: [
+            {label: 'Question', value: 'question'}, {label: 'Bug', value: 'bug'}]},
+        {name: 'steps', type: 'textarea', label: 'Steps to reproduce', required: true,
+         visibleIf: {'==': [{var: 'kind'}, 'bug']}},
+        {name: 'areas', type: 'checkboxes',
+         options: [{label: 'App', value: 'app'}, {label: 'API', value: 'api'}]}]})""")
+    assert out == {"success": True}
+    frame = panel_frame(page)
+    iframe = page.locator("#prefill-panel iframe")
+    assert not frame.locator("#steps").is_visible()
+    inner = next(f for f in page.frames if f.url.startswith(env["prefill"]))
+    tall = "Math.ceil(document.body.getBoundingClientRect().bottom)"
+    fits = "h => Math.abs(document.querySelector('#prefill-panel iframe').offsetHeight - h) <= 1"
+    before = inner.evaluate(tall)
+    page.wait_for_function(fits, arg=before)  # the frame is as tall as its form
+    frame.locator("#kind-1").check()
+    frame.locator("#steps").wait_for()
+    after = inner.evaluate(tall)
+    assert after >= before + frame.locator("#steps").bounding_box()["height"]
+    page.wait_for_function(fits, arg=after)  # and grew with it
+    assert iframe.bounding_box()["height"] >= after - 1
+    frame.locator("#steps").fill("Click twice.")
+    frame.locator("#kind-0").check()  # hidden again: a required field that must not block the submit
+    frame.locator("#areas-1").check()
+    frame.locator("button[type=submit]").click()
+    frame.locator(".thanks").wait_for()
+    page.wait_for_function("log.some(function(l){return l[0]==='formSubmitted'})")
+    with env["app"].extensions["prefill"].db.connect() as conn:
+        from sqlalchemy import text
+
+        values = json.loads(conn.execute(text('SELECT "values" FROM submissions')).scalar())
+    assert values == {"kind": "question", "areas": ["api"]}

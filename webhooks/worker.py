@@ -2,7 +2,8 @@
 
 2xx delivered; network errors, timeouts, 408, 429 and 5xx retry with
 exponential backoff and jitter; other 4xx and 3xx (never followed) fail for
-good; after ``max_attempts`` the delivery is marked failed.
+good; after ``max_attempts`` the delivery is marked failed. Every attempt is
+signed afresh (its own ``webhook-timestamp``) under the delivery's one ``webhook-id``.
 """
 
 from __future__ import annotations
@@ -10,14 +11,16 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from store.outbox import Claimed, Outbox
 
-from .signing import signature
+from .signing import Signer
 
 log = logging.getLogger("prefill.webhooks")
 
@@ -39,6 +42,11 @@ class Worker:
     max_attempts: int = 8
     timeout_s: float = 10.0
     batch: int = 10
+    clock: Callable[[], float] = time.time  # each attempt's webhook-timestamp
+    signer: Signer = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.signer = Signer(self.secret)
 
     @classmethod
     def from_app(cls, app: Any) -> Worker:
@@ -61,8 +69,7 @@ class Worker:
         request = urllib.request.Request(self.url, data=body, method="POST", headers={
             "Content-Type": "application/json",
             "User-Agent": "Prefill-Webhooks/1",
-            "X-Prefill-Signature": signature(self.secret, body),
-            "X-Prefill-Delivery": item.id,
+            **self.signer.headers(item.id, body, int(self.clock())),
         })
         try:
             with _OPENER.open(request, timeout=self.timeout_s) as response:

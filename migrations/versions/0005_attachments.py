@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"  # i17 branched from a main whose head was 0003; main's head is now 0004: rebase onto it
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

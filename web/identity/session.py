@@ -1,8 +1,10 @@
 """The request's session and identity, loaded once per request onto ``g``.
 
 A session comes from ``Authorization: Bearer <token>`` or the ``prefill_session``
-cookie. A bearer token that names no live session is a 401; a stale cookie is
-simply replaced when a session is needed.
+cookie. A bearer token that names no live session is a 401. A cookie whose token
+a sign-in or sign-out replaced moments ago is a 409 ``session_rotated`` (the
+browser already holds the new cookie); any other stale cookie is simply replaced
+when a session is needed.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from contextlib import contextmanager
 from flask import current_app, g, request
 from werkzeug.wrappers import Response
 
-from forms.errors import InvalidSession
+from forms.errors import InvalidSession, SessionRotated
 from forms.identity import Identity
 from store.session_change import SessionChange
 from store.sessions import SessionRow
@@ -50,9 +52,14 @@ def current_session() -> SessionRow | None:
     if row is not _UNSET:
         return row  # type: ignore[return-value]
     token, bearer = request_token()
-    row = state().sessions.load(token) if token else None
-    if bearer and row is None:
-        raise InvalidSession()
+    sessions = state().sessions
+    row = sessions.load(token) if token else None
+    if row is None and token:
+        if bearer:
+            raise InvalidSession()
+        if sessions.rotated_away(token):
+            # Never a new session here: its cookie would undo the sign-in or sign-out.
+            raise SessionRotated()
     g.prefill_session = row
     return row
 
@@ -66,14 +73,16 @@ def start_session(visitor_id: str | None = None) -> tuple[str, SessionRow]:
 
 @contextmanager
 def change_session(rotate: bool = False) -> Iterator[SessionChange]:
-    """Change the request's session in one transaction. ``rotate`` gives a cookie
-    session a new token (identify and reset: no session fixation); a bearer
-    session keeps its token, which the integrator's page holds."""
+    """Change the request's session in one transaction. With ``rotate`` (identify
+    and reset), a change of who the session is gives a cookie session a new
+    token, so one planted before is worthless (session fixation); the same user
+    again keeps it, so tabs and effects run twice do not race a rotation. A
+    bearer session keeps its token: the integrator's page holds it."""
     row = ensure_session()
     fresh = g.get("prefill_new_token") is not None
     with state().sessions.change(row) as tx:
         yield tx
-        if rotate and not fresh and not request_token()[1]:
+        if rotate and tx.identity_changed and not fresh and not request_token()[1]:
             tx.rotate()
     g.prefill_session = tx.row
     if tx.new_token:

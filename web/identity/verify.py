@@ -1,10 +1,17 @@
-"""Proofs of identity: ``userHash`` (who) and ``identityToken`` (who + trusted claims)."""
+"""Proofs of identity: ``userHash`` (who) and ``identityToken`` (who + trusted claims).
+
+A token that names itself with a ``jti`` is single-use wherever it is accepted
+(an identify, an update, an embed link's exchange): one ledger of spent jtis,
+so a link found later in a mail archive or a browser history opens nothing.
+Tokens without a ``jti`` are reusable until they expire.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +23,9 @@ from web.identity.keys import IdentityKeys
 EMBED_TOKEN_MAX_TTL_S = 600
 CLOCK_SKEW_S = 5
 REGISTERED_CLAIMS = frozenset({"sub", "exp", "nbf", "iat", "iss", "aud", "jti"})
+
+# (jti, expires_ms) -> True the first time that jti is spent (store.once.use_once)
+Spend = Callable[[str, int], bool]
 
 
 def user_hash(secret: str, user_id: str) -> str:
@@ -50,13 +60,27 @@ def _decode(keys: IdentityKeys, token: str, audience: str | None, require: list[
         raise IdentityUnverified(f"identityToken is not valid ({type(exc).__name__}).") from None
 
 
+def _spend_jti(claims: dict[str, Any], spend: Spend) -> str:
+    """Spend the token's ``jti`` (after its signature and subject were checked,
+    so nobody can burn a jti they could not sign); 401 when it was spent before."""
+    jti, exp = claims.get("jti"), claims.get("exp")
+    if not isinstance(jti, str) or not 8 <= len(jti) <= 255:
+        raise IdentityUnverified("identityToken's jti must be 8 to 255 characters.")
+    if not spend(jti, int(exp * 1000)):
+        raise IdentityUnverified("This token (its jti) was already used; ask for a new one.")
+    return jti
+
+
 def verify_identity_token(
-    keys: IdentityKeys, token: str, user_id: str, audience: str | None = None
+    keys: IdentityKeys, token: str, user_id: str, audience: str | None = None, *, spend: Spend,
 ) -> dict[str, Any]:
-    """The trusted claims of a valid token for ``user_id``; else 401."""
+    """The trusted claims of a valid token for ``user_id``; else 401. A token
+    with a ``jti`` is spent here: an embed link is no reusable identityToken."""
     claims = _decode(keys, token, audience, ["exp", "sub"])
     if claims.get("sub") != user_id:
         raise IdentityUnverified("identityToken is for another userId.")
+    if "jti" in claims:
+        _spend_jti(claims, spend)
     return {k: v for k, v in claims.items() if k not in REGISTERED_CLAIMS}
 
 
@@ -68,18 +92,17 @@ class EmbedClaims:
     expires_ms: int
 
 
-def verify_embed_token(keys: IdentityKeys, token: str, audience: str | None = None) -> EmbedClaims:
+def verify_embed_token(keys: IdentityKeys, token: str, audience: str | None = None, *, spend: Spend) -> EmbedClaims:
     """A signed embed link's token: an identity token that also names itself
-    (``jti``, so it is used once) and expires within ``EMBED_TOKEN_MAX_TTL_S``.
+    (``jti``, spent here) and expires within ``EMBED_TOKEN_MAX_TTL_S``.
     A link in an email or a framed page's URL must not stay a key for long."""
     claims = _decode(keys, token, audience, ["exp", "sub", "jti"])
-    sub, jti, exp = claims.get("sub"), claims.get("jti"), claims.get("exp")
+    sub, exp = claims.get("sub"), claims.get("exp")
     if not isinstance(sub, str) or not sub or len(sub) > 255:
         raise IdentityUnverified("identityToken's sub is not a userId.")
-    if not isinstance(jti, str) or not 8 <= len(jti) <= 255:
-        raise IdentityUnverified("identityToken's jti must be 8 to 255 characters.")
     if not isinstance(exp, (int, float)) or exp > time.time() + EMBED_TOKEN_MAX_TTL_S + CLOCK_SKEW_S:
         raise IdentityUnverified(f"An embed link's token must expire within {EMBED_TOKEN_MAX_TTL_S // 60} minutes.")
+    jti = _spend_jti(claims, spend)
     trusted = {k: v for k, v in claims.items() if k not in REGISTERED_CLAIMS}
     return EmbedClaims(sub, trusted, jti, int(exp * 1000))
 

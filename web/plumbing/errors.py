@@ -43,7 +43,7 @@ PUBLIC_MESSAGES = {
     503: N_("We are briefly unavailable; please try again shortly."),
     504: N_("A service this form needs took too long."),
 }
-KEEP_MESSAGE = (E.CSRFFailed, E.IdentityRequired)  # already written for end users
+KEEP_MESSAGE = (E.CSRFFailed, E.IdentityRequired, E.SessionRotated)  # already written for end users
 
 
 def present(err: E.PrefillError) -> tuple[Response, int]:

@@ -14,7 +14,9 @@ import re
 import sys
 import time
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import Flask, g, has_request_context, request
 from werkzeug.wrappers import Response
@@ -84,13 +86,22 @@ def _access_line(response: Response) -> Response:
     return response
 
 
-def init_logging(app: Flask) -> None:
-    cfg = app.config
+def configure_logging(cfg: Mapping[str, Any]) -> None:
+    """Levels and the handler, before anything is logged: what the app says while
+    it is built (a demo form replaced, a provider module loaded) must show too."""
     logging.getLogger("prefill").setLevel(cfg["LOG_LEVEL"])
     root = logging.getLogger()
     if not root.handlers:
         root.addHandler(make_handler(cfg["LOG_FORMAT"]))
         root.setLevel(cfg["LOG_LEVEL"])
+        # A first migration's "Running upgrade" lines are worth seeing; Alembic's
+        # seven "setup plugin" lines before them are not.
+        logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+
+def init_logging(app: Flask) -> None:
+    """Request ids (and the JSON access line) on every request."""
+    cfg = app.config
     app.before_request(_start)
     app.after_request(_finish)
     if cfg["LOG_FORMAT"] == "json":

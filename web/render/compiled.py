@@ -58,6 +58,9 @@ def field_shape(rf: ResolvedField) -> tuple[Any, ...]:
         rf.name, rf.type, rf.required, rf.min_length, rf.max_length, _exact(rf.min), _exact(rf.max), rf.pattern,
         rf.pattern_message, rf.autocomplete, rf.disabled, rf.options, rf.source, rf.placeholder is None,
         bool(rf.help), None if _value_is_text(rf) else _exact(rf.value), *_file_shape(rf),
+        # Rules are part of the shape (rendered as JSON for the page's script), as
+        # are a multi-select and a value the form knows and does not ask.
+        rf.multiple, rf.visible_if, rf.required_if, rf.known_hidden,
     )
 
 

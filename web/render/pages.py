@@ -18,6 +18,7 @@ from flask import current_app, render_template
 from markupsafe import Markup
 
 from forms import wtf
+from forms.conditions import Decision, answers_of, decide, has_rules
 from forms.errors import PrefillError
 from forms.lru import text_bytes
 from forms.messages import N_
@@ -87,12 +88,38 @@ def _field_macro() -> Any:  # a Jinja macro
     return current_app.jinja_env.get_template("_field.html").module.field
 
 
-def _render_fields(fields: list[ResolvedField], shown: dict | None, errors: dict[str, list[str]]) -> list[Markup]:
-    wtform = wtf.build(fields, shown, translate)
+def decision_for(fields: tuple[ResolvedField, ...], shown: dict | None) -> Decision | None:
+    """What the server decides for re-rendered answers (as it does at submit);
+    None for a page shown before any answer, which shows every field."""
+    if shown is None or not any(map(has_rules, fields)):
+        return None
+    return decide(fields, answers_of(fields, shown))
+
+
+def _look(rf: ResolvedField, decision: Decision | None) -> dict[str, Any]:
+    if decision is None:
+        return {"data": wtf.data_attrs(rf), "conceal": False, "required": False, "gone": wtf.NO_OPTIONS}
+    return {"data": wtf.data_attrs(rf), "conceal": not decision.shows(rf.name),
+            "required": rf.name in decision.required, "gone": decision.hidden_options.get(rf.name, wtf.NO_OPTIONS)}
+
+
+def _render_fields(fields: list[ResolvedField], shown: dict | None, errors: dict[str, list[str]],
+                   decision: Decision | None = None) -> list[Markup]:
+    gone = decision.hidden_options if decision is not None else {}
+    if shown is not None and gone:  # a choice its rule hides is no choice: shown unchosen
+        shown = {**shown, **{name: _without(shown.get(name), values) for name, values in gone.items()}}
+    wtform = wtf.build(fields, shown, translate, gone)
     macro = _field_macro()
     values = shown if shown is not None else {}
     return [macro(rf, wtform[rf.name], errors.get(rf.name), wtf.render_attrs, wtf.shows_as_text(rf),
-                  files.file_field(rf, values.get(rf.name)) if rf.type == "file" else None) for rf in fields]
+                  _look(rf, decision), files.file_field(rf, values.get(rf.name)) if rf.type == "file" else None)
+            for rf in fields]
+
+
+def _without(value: Any, values: frozenset[str]) -> Any:
+    if isinstance(value, (list, tuple)):
+        return [v for v in value if v not in values]
+    return None if value in values else value
 
 
 def field_html(form: ResolvedForm) -> list[Markup]:
@@ -121,11 +148,21 @@ def render_form(
     compiled pages are made from). ``hidden`` is :func:`hidden_inputs`;
     ``notice`` is the error shown above the form (its code goes in ``data-code``);
     ``fields_html`` replaces the rendered fields."""
-    fields = fields_html if fields_html is not None else _render_fields(list(form.fields), shown, errors or {})
-    summary = [(rf.name if rf.type != "radio" or wtf.shows_as_text(rf) else f"{rf.name}-0", rf.label, msgs[0])
-               for rf in form.fields if (msgs := (errors or {}).get(rf.name))]
-    return render_template("form.html", resolved=form, fields_html=fields, hidden=hidden, embed=embed, notice=notice,
-                           summary=summary)
+    decision = decision_for(form.fields, shown)
+    if fields_html is None:
+        fields_html = _render_fields(list(form.fields), shown, errors or {}, decision)
+    # The summary names the fields shown, each linked to its (first shown) control.
+    summary = [(_anchor(rf, decision), rf.label, msgs[0]) for rf in form.fields
+               if (msgs := (errors or {}).get(rf.name)) and (decision is None or decision.shows(rf.name))]
+    return render_template("form.html", resolved=form, fields_html=fields_html, hidden=hidden, embed=embed,
+                           notice=notice, summary=summary)
+
+
+def _anchor(rf: ResolvedField, decision: Decision | None) -> str:
+    if rf.type not in ("radio", "checkboxes") or wtf.shows_as_text(rf):
+        return rf.name
+    gone = decision.hidden_options.get(rf.name, ()) if decision is not None else ()
+    return f"{rf.name}-{next((i for i, o in enumerate(rf.options) if o.value not in gone), 0)}"
 
 
 Sent = tuple[str, str, list[dict[str, Any]]]
@@ -138,7 +175,7 @@ def sent_values(form: ResolvedForm, values: dict[str, Any]) -> list[Sent]:
     sensitive = state().sensitive
     shown: list[Sent] = []
     for rf in form.fields:
-        if rf.type == "hidden" or sensitive.is_sensitive(rf.name) or rf.name not in values:
+        if wtf.conceals(rf) or sensitive.is_sensitive(rf.name) or rf.name not in values:  # not asked: not "sent"
             continue
         value = values[rf.name]
         if rf.type == "checkbox":
@@ -148,8 +185,10 @@ def sent_values(form: ResolvedForm, values: dict[str, Any]) -> list[Sent]:
             if linked:
                 shown.append((rf.label, ", ".join(f["name"] for f in linked), linked))
             continue
-        elif value is None or value == "":
+        elif value is None or value == "" or value == []:
             continue
+        elif isinstance(value, list):
+            text = ", ".join(next((o.label for o in rf.options if o.value == v), str(v)) for v in value)
         else:
             text = next((o.label for o in rf.options if o.value == value), str(value))
         shown.append((rf.label, text, []))

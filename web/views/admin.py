@@ -1,6 +1,7 @@
 """The admin API for the integrator's backend: export, trusted metadata, erasure.
 
-Off (404) without ``ADMIN_API_KEY``; a wrong key is 401. Keys compare in
+Off (404) without ``ADMIN_API_KEY``; a wrong key is 401, and past
+``RATELIMIT_ADMIN_FAILURES`` wrong keys an address is 429. Keys compare in
 constant time.
 """
 
@@ -18,6 +19,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
 
 from forms.errors import NotFound, Unauthorized, ValidationFailed
+from web.plumbing.limits import check_failures, count_failure
 from web.schemas import bodies
 from web.state import state
 from web.uploads.links import item_with_links
@@ -27,16 +29,21 @@ bp = Blueprint("admin", __name__, url_prefix="/api/admin")
 FIXED_COLUMNS = ("id", "form", "args", "userId", "visitorId", "verified", "prefilled", "changed", "sources",
                  "createdAt")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FAILURES = "RATELIMIT_ADMIN_FAILURES"
 
 
 @bp.before_request
 def _authenticate() -> None:
+    """An address past its failed keys (``RATELIMIT_ADMIN_FAILURES``) is refused
+    before its key is compared; a right key spends nothing."""
     key = current_app.config["ADMIN_API_KEY"]
     if not key:
         raise NotFound()
+    check_failures(FAILURES)
     auth = request.headers.get("Authorization", "")
     given = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
     if not hmac.compare_digest(given.encode(), key.encode()):
+        count_failure(FAILURES)
         raise Unauthorized()
 
 

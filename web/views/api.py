@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -13,6 +14,7 @@ from forms.resolve import ResolvedForm
 from forms.schema import humanize
 from forms.validate import looks_like_email
 from store import cursor as cursors
+from store.once import use_once
 from store.session_change import SessionChange
 from store.sessions import SessionRow
 from web.identity.current import current_identity
@@ -107,7 +109,9 @@ def verify(body: dict[str, Any], warnings: list[str]) -> tuple[bool, dict[str, A
             raise IdentityUnverified("userHash does not match userId.")
     trusted: dict[str, Any] = {}
     if token:
-        trusted = verify_identity_token(keys, token, body["userId"], current_app.config["IDENTITY_TOKEN_AUDIENCE"])
+        current_session()  # a stale bearer session is its 401 before a single-use token (jti) is spent
+        trusted = verify_identity_token(keys, token, body["userId"], current_app.config["IDENTITY_TOKEN_AUDIENCE"],
+                                        spend=partial(use_once, state().db))
         problem = bodies.shape_problem(trusted)
         if problem:
             raise ValidationFailed(fields={"identityToken": [f"Claims are not acceptable: {problem}"]})
@@ -164,7 +168,7 @@ def user() -> tuple[Response, int]:
     claims = _claims(body)
     _claim_warnings(body["userId"], claims, warnings)
     with change_session() as tx:
-        tx.update_user(claims)
+        tx.update_user(body["userId"], claims)  # checked again on the locked row
     return identity_answer(warnings)
 
 
@@ -196,7 +200,7 @@ def update() -> tuple[Response, int]:
                               "name": user_part.get("name"), "userMetadata": user_part.get("userMetadata"),
                               "metadata": user_part.get("metadata")})
             _claim_warnings(user_part["userId"], claims, warnings)
-            steps.append(lambda tx: tx.update_user(claims))
+            steps.append(lambda tx: tx.update_user(user_part["userId"], claims))
     if session_part:
         bodies.check_metadata(session_part["metadata"], "session.metadata")
         steps.append(lambda tx: tx.update_session_metadata(session_part["metadata"]))

@@ -18,7 +18,7 @@ from web.identity.session import change_session, csrf_token, ensure_session
 from web.identity.verify import sign_identity_token
 from web.render.assets import widget_version
 from web.views.api import identify_session
-from webhooks.signing import verify
+from webhooks.signing import verify, webhook_key
 
 bp = Blueprint("demo", __name__)
 
@@ -72,7 +72,8 @@ def choose() -> Response:
 
 
 # The demo's own webhook receiver (``make run`` points WEBHOOK_URL here), so a
-# newcomer sees signed deliveries arrive on the demo page.
+# newcomer sees signed deliveries arrive on the demo page. It checks what a
+# receiver should: the Standard Webhooks signature and its timestamp's age.
 RECEIVED: deque[dict] = deque(maxlen=20)
 _received_lock = threading.Lock()
 
@@ -81,11 +82,11 @@ _received_lock = threading.Lock()
 def receive() -> tuple[str, int]:
     secret = current_app.config["WEBHOOK_SECRET"] or ""
     body = request.get_data()
-    if not secret or not verify(secret, body, request.headers.get("X-Prefill-Signature", "")):
+    if not secret or not verify(webhook_key(secret), body, request.headers):
         return "bad signature", 401
     submission = json.loads(body)["submission"]
     with _received_lock:
-        RECEIVED.appendleft({"delivery": request.headers.get("X-Prefill-Delivery"), "id": submission["id"],
+        RECEIVED.appendleft({"delivery": request.headers["webhook-id"], "id": submission["id"],
                              "form": submission["form"], "userId": submission["userId"]})
     return "", 204
 

@@ -28,7 +28,8 @@ ERRORS = {
     404: "No such form (`unknown_form`), the admin API is off (`not_found`) or ad-hoc forms are off "
          "(`adhoc_forms_off`).",
     405: "Method not allowed (`method_not_allowed`); `Allow` lists the methods.",
-    409: "`not_identified`, `user_mismatch` or `idempotency_conflict`.",
+    409: "`not_identified`, `user_mismatch` or `idempotency_conflict`; `session_rotated` for a session cookie "
+         "a sign-in or sign-out replaced moments ago (retry with the new cookie).",
     413: "The body is larger than `MAX_BODY_BYTES` (`payload_too_large`).",
     415: "The body is not `application/json` (`unsupported_media_type`).",
     422: "Values break the rules of the form this user was shown (`validation_failed`, with `fields`).",
@@ -39,7 +40,7 @@ ERRORS = {
 }
 WRITE = (400, 401, 403, 413, 415, 429)
 READ = (400, 401)
-ADMIN = (400, 401, 404)
+ADMIN = (400, 401, 404, 429)  # 429: past RATELIMIT_ADMIN_FAILURES wrong keys
 SERVER = (500, 503)
 
 
@@ -117,23 +118,23 @@ def build_spec(form_names: list[str]) -> dict[str, Any]:
                                      (201, "SessionAnswer"), WRITE, body="SessionBody", tag="identity",
                                      body_required=False)},
         "/api/identify": {"post": _op("Identify the user (claims; verified with userHash or identityToken).",
-                                      (200, "IdentityAnswer"), WRITE, body="IdentifyBody", tag="identity",
+                                      (200, "IdentityAnswer"), (*WRITE, 409), body="IdentifyBody", tag="identity",
                                       security=SESSION)},
         "/api/user": {"post": _op("Update the identified user's claims.", (200, "IdentityAnswer"), (*WRITE, 409),
                                   body="UserFields", tag="identity", security=SESSION)},
-        "/api/session/metadata": {"post": _op("Merge session metadata.", (200, "IdentityAnswer"), WRITE,
+        "/api/session/metadata": {"post": _op("Merge session metadata.", (200, "IdentityAnswer"), (*WRITE, 409),
                                               body="SessionMetadataBody", tag="identity", security=SESSION)},
         "/api/update": {"post": _op("Deprecated: identify or update the user, then session metadata; "
                                     "all or nothing.", (200, "IdentityAnswer"), (*WRITE, 409),
                                     body="UpdateBody", tag="identity", security=SESSION, deprecated=True)},
         "/api/reset": {"post": _op("Forget the user on this session; the visitorId stays.",
-                                   (200, "IdentityAnswer"), (401, 403, 429), tag="identity", security=SESSION)},
-        "/api/me": {"get": _op("The session's sanitized identity.", (200, "Me"), (401,), tag="identity",
+                                   (200, "IdentityAnswer"), (401, 403, 409, 429), tag="identity", security=SESSION)},
+        "/api/me": {"get": _op("The session's sanitized identity.", (200, "Me"), (401, 409), tag="identity",
                                security=SESSION)},
         "/api/forms": {"get": _op("The registered forms.", (200, "FormList"), (), tag="forms")},
         "/api/forms/{name}": {"parameters": [form], "get": _op(
             "The form resolved for this session's identity; other query parameters go to the provider.",
-            (200, "Form"), (401, 404), tag="forms", security=SESSION)},
+            (200, "Form"), (401, 404, 409), tag="forms", security=SESSION)},
         "/api/forms/{name}/submissions": {"parameters": [form], "post": _op(
             "Submit values, checked against the form this identity is shown.", (201, "SubmissionCreated"),
             (*WRITE, 404, 409, 422), body="SubmissionBody", tag="submissions", params=[idem], security=SESSION)},
@@ -160,7 +161,7 @@ def build_spec(form_names: list[str]) -> dict[str, Any]:
             "the server; stored with `adhoc: true` and its schema.", (201, "SubmissionCreated"),
             (*WRITE, 404, 409, 422), body="AdhocSubmissionBody", tag="widget", params=[idem], security=SESSION)},
         "/api/submissions": {"get": _op("This session's history (a verified user's from any device).",
-                                        (200, "SubmissionPage"), READ, tag="submissions", params=PAGE,
+                                        (200, "SubmissionPage"), (*READ, 409), tag="submissions", params=PAGE,
                                         security=SESSION)},
         "/api/admin/submissions": {"get": _op(
             "Every submission, filtered; `format=csv` streams a CSV file instead.", (200, "SubmissionPage"), ADMIN,

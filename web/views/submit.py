@@ -58,7 +58,7 @@ def save_to_profile(answers: dict[str, Any], identity: Identity) -> None:
         return
     try:
         with change_session() as tx:
-            tx.update_user(claims)
+            tx.update_user(identity.user_id, claims)
     except PrefillError as exc:
         log.warning("saveToProfile: the answers of %s were not saved to the profile: %s", sorted(claims), exc.code)
 

@@ -8,12 +8,12 @@ frame receives it by ``postMessage``. No token ever travels in a URL.
 
 from __future__ import annotations
 
-import json
+from functools import partial
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
-from forms.errors import IdentityUnverified, InvalidSession, ValidationFailed
+from forms.errors import IdentityUnverified, InvalidJSON, InvalidSession, ValidationFailed
 from store.once import use_once
 from web.identity.current import current_identity
 from web.identity.session import ensure_session, request_token
@@ -58,14 +58,13 @@ def embed_session() -> tuple[Response, int]:
     st = state()
     if not st.keys.enabled:
         raise IdentityUnverified("Embed links need identity verification: set IDENTITY_SECRET.")
-    claims = verify_embed_token(st.keys, body["token"], current_app.config["IDENTITY_TOKEN_AUDIENCE"])
+    claims = verify_embed_token(st.keys, body["token"], current_app.config["IDENTITY_TOKEN_AUDIENCE"],
+                                spend=partial(use_once, st.db))  # the same ledger as /api/identify's
     problem = bodies.shape_problem(claims.trusted)
     if problem:
         raise ValidationFailed(fields={"token": [f"Claims are not acceptable: {problem}"]})
     bodies.check_metadata(claims.trusted, "token")
     bodies.identifier(claims.user_id, "token")
-    if not use_once(st.db, claims.jti, claims.expires_ms):
-        raise IdentityUnverified("This embed link was already used; ask for a new one.")
     visitor_id = body.get("visitorId")
     if visitor_id and not st.sessions.is_our_visitor(visitor_id):
         visitor_id = None
@@ -83,9 +82,9 @@ def _bearer_only() -> None:
 
 
 def _posted_schema() -> dict[str, Any]:
-    try:
-        schema = json.loads(request.form.get("prefill_schema", ""))
-    except ValueError:
+    try:  # bounded in depth: json's own recursion limit differs by Python version
+        schema = bodies.parse_json(request.form.get("prefill_schema", ""))
+    except InvalidJSON:
         schema = None
     if not isinstance(schema, dict):
         raise ValidationFailed(fields={"prefill_schema": ["Send the form's schema as a JSON object."]})
