@@ -12,6 +12,7 @@ TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 .PHONY: run test test-other-python which-python lint bench bench-smoke wrk worker chromium postgres redis clean widget-package
 
 $(STAMP): requirements.txt requirements-dev.txt
+	@test -e /usr/lib/x86_64-linux-gnu/libmagic.so.1 || ldconfig -p | grep -q libmagic.so.1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libmagic1 >/dev/null)
 	@test -x $(BIN)/python || test -n "$(PY)" || { echo "No Python 3.11 or later found (python3.13 ... python3): install one, or set PY=/path/to/python" >&2; exit 1; }
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt
@@ -103,6 +104,7 @@ wrk:
 bench: $(STAMP) wrk postgres
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/gunicorn_bench.py --pg $(TEST_DATABASE_URL)
+	$(BIN)/python bench/uploads.py
 
 # A few seconds of the gunicorn benchmark: proves it works (no speed is asserted).
 bench-smoke: $(STAMP) wrk

@@ -86,6 +86,16 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "ENGINE_CACHE_SIZE": (int, 4096),  # entries per cache, at most
     "ENGINE_CACHE_MB": (float, 24.0),  # bytes, all caches of one worker together
     "GC_FREEZE_EVERY": (int, 1000),  # requests between freezes of long-lived objects (web.plumbing.collector); 0: off
+    # Uploads (file fields): the operator's caps on every form, lifetimes in seconds, where files live.
+    "UPLOAD_MAX_BYTES": (int, 10 * 1024 * 1024),  # per file
+    "UPLOAD_MAX_FILES": (int, 5),  # per file field
+    "UPLOAD_SESSION_BYTES_PER_HOUR": (int, 100 * 1024 * 1024),  # what one session may upload in an hour
+    "UPLOAD_TTL": (float, 24 * 3600.0),  # an upload no submission claimed is removed after this (cleanup)
+    "ATTACHMENT_LINK_TTL": (float, 3600.0),  # a signed file link lives this long; at most 7 days
+    "UPLOAD_STORAGE_URL": (str, None),  # file:///path (default: instance/uploads) or s3://bucket/prefix
+    "S3_ENDPOINT_URL": (str, None),  # an S3-compatible service that is not AWS (MinIO, R2)
+    "UPLOAD_SCAN_CLAMD": (str, None),  # tcp://host:3310: every file goes through clamd's INSTREAM
+    "RATELIMIT_UPLOAD": (str, "30/minute;300/hour"),  # POST /api/uploads, per address and per session
 }
 
 
@@ -109,7 +119,12 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
     app.config["IDENTITY_VERIFICATION"] = _verification_mode(app.config)
     if app.config["WEBHOOK_URL"] and not app.config["WEBHOOK_SECRET"]:
         raise RuntimeError("WEBHOOK_URL is set but WEBHOOK_SECRET is not: deliveries must be signed.")
-    app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_BODY_BYTES"]
+    app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_BODY_BYTES"]  # an upload route sets its own bound
+    if not 0 < app.config["ATTACHMENT_LINK_TTL"] <= 7 * 86400:
+        raise RuntimeError("ATTACHMENT_LINK_TTL must be more than 0 and at most 604800 seconds (7 days).")
+    for name in ("UPLOAD_MAX_BYTES", "UPLOAD_MAX_FILES", "UPLOAD_SESSION_BYTES_PER_HOUR", "UPLOAD_TTL"):
+        if app.config[name] <= 0:
+            raise RuntimeError(f"{name} must be more than 0.")
 
 
 VERIFICATION_MODES = ("required", "optional")
@@ -164,8 +179,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build a Prefill app: registry, engine and stores belong to this app."""
     from forms import Engine, SensitiveKeys
     from forms.lru import LRU
+    from forms.schema import FileCaps
     from schema_providers import BUILTIN_MODULES, Registry
+    from storage import open_storage
     from store import deadline
+    from store.attachments import AttachmentStore
     from store.db import make_engine, make_read_engine, migrate
     from store.sessions import SessionStore
     from store.submissions import SubmissionStore
@@ -184,7 +202,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from web.render.pages import fragment_bytes, page_bytes
     from web.render.theme import theme_context
     from web.state import PrefillState
-    from web.views import adhoc, admin, api, demo, devtools, health, html, openapi, theme, widget
+    from web.views import adhoc, admin, api, demo, devtools, health, html, openapi, theme, uploads, widget
 
     app = Flask(__name__, instance_path=str(ROOT / "instance"), template_folder="templates",
                 static_folder="static")
@@ -220,7 +238,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     read_db = make_read_engine(cfg["DATABASE_URL"], db)  # PostgreSQL: an autocommit pool for one-statement work
     app.extensions["prefill"] = PrefillState(
         registry=registry,
-        engine=Engine(registry, sensitive, entries, budget // 2),
+        engine=Engine(registry, sensitive, entries, budget // 2,
+                      file_caps=FileCaps(cfg["UPLOAD_MAX_BYTES"], cfg["UPLOAD_MAX_FILES"])),
         sensitive=sensitive,
         db=db,
         sessions=SessionStore(db, cfg["SESSION_TTL_DAYS"], read_db, secret=cfg["SECRET_KEY"], cache_bytes=budget // 8),
@@ -229,13 +248,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         compiled=LRU(entries, budget // 16, parts_bytes),
         pages=LRU(entries, budget // 4, page_bytes),
         keys=IdentityKeys.from_config(cfg),
+        storage=open_storage(cfg["UPLOAD_STORAGE_URL"], app.instance_path, cfg["S3_ENDPOINT_URL"]),
+        attachments=AttachmentStore(db),
     )
 
     app.before_request(preflight_or_refuse)  # first: a foreign origin gets nothing else
     if cfg["DB_DEADLINE_S"] > 0:
         app.before_request(lambda: deadline.start(cfg["DB_DEADLINE_S"]))
         app.teardown_request(lambda _exc: deadline.clear())
-    for bp in (api.bp, adhoc.bp, html.bp, widget.bp, theme.bp, admin.bp, health.bp, openapi.bp):
+    for bp in (api.bp, adhoc.bp, html.bp, widget.bp, theme.bp, admin.bp, health.bp, openapi.bp, uploads.bp):
         app.register_blueprint(bp)
     app.context_processor(theme_context)
     init_static(app)  # static/ gzipped, linked and cached by version

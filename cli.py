@@ -105,6 +105,21 @@ def _submit_lines(submit: SubmitOutcome) -> list[str]:
     return lines
 
 
+def remove_expired_uploads(st: Any) -> int:
+    """Unclaimed uploads past their lifetime: the file first, then its row (a
+    failure leaves the row, so the next run tries again); and partial files a
+    crashed upload left in a local storage."""
+    removed = 0
+    while batch := st.attachments.expired():
+        for _, key in batch:
+            st.storage.delete(key)
+        st.attachments.forget([ident for ident, _ in batch])
+        removed += len(batch)
+    if hasattr(st.storage, "remove_partial"):
+        st.storage.remove_partial(older_than_s=24 * 3600)
+    return removed
+
+
 def register_cli(app: Flask) -> None:
     group = AppGroup("prefill", help="Prefill commands.")
 
@@ -131,11 +146,13 @@ def register_cli(app: Flask) -> None:
 
     @group.command("cleanup")
     def cleanup() -> None:
-        """Delete expired sessions and idempotency keys past 24 h (run it daily, e.g. from cron)."""
+        """Delete expired sessions, idempotency keys past 24 h, and uploads no
+        submission claimed within UPLOAD_TTL, files and rows (run it daily, e.g. from cron)."""
         st = app.extensions["prefill"]
         sessions = st.sessions.delete_expired()
         keys = st.submissions.delete_old_idempotency_keys()
-        click.echo(f"deleted {sessions} expired sessions and {keys} old idempotency keys")
+        uploads = remove_expired_uploads(st)
+        click.echo(f"deleted {sessions} expired sessions, {keys} old idempotency keys and {uploads} unclaimed uploads")
 
     @group.command("forms")
     def forms_cmd() -> None:

@@ -64,7 +64,7 @@ def has_rules(field: ResolvedField) -> bool:
 def rule_value(field: ResolvedField, raw: Any) -> Any:
     """An answer as rules see it: unanswered (empty text, no choice) is null, a
     number field's parseable text is its number, a multi-select its list."""
-    if field.multiple:
+    if field.multiple or field.type == "file":  # a file field: its upload ids
         if isinstance(raw, (list, tuple)):
             return list(raw) or None
         return None if raw is None or raw == "" else raw

@@ -33,7 +33,7 @@ from .errors import (
 from .identity import Identity, freeze
 from .lru import LRU, text_bytes
 from .resolve import ResolvedForm, resolve
-from .schema import ADHOC_MAX_FIELDS, FormSchema, load_schema
+from .schema import ADHOC_MAX_FIELDS, FileCaps, FormSchema, load_schema
 from .sensitive import SensitiveKeys, redact
 from .shape import refill, split
 
@@ -71,8 +71,9 @@ def resolved_bytes(key: tuple[Any, ...], form: ResolvedForm) -> int:
 
 class Engine:
     def __init__(self, registry: Registry, sensitive: SensitiveKeys, cache_size: int = 4096,
-                 cache_bytes: int = 16 << 20, provider_threads: int = 16) -> None:
+                 cache_bytes: int = 16 << 20, provider_threads: int = 16, file_caps: FileCaps | None = None) -> None:
         self.registry = registry
+        self.file_caps = file_caps  # the operator's upload limits, folded into file fields' own
         self.sensitive = sensitive
         self._schemas: LRU[tuple[str, str], FormSchema] = LRU(cache_size, cache_bytes * 3 // 8, schema_bytes)
         self._shapes: LRU[tuple[str, str], tuple[FormSchema, tuple[Any, ...]]] = LRU(
@@ -126,12 +127,12 @@ class Engine:
         texts change (see :mod:`forms.shape`)."""
         parts = split(raw)
         if parts is None:
-            return load_schema(name, raw)
+            return load_schema(name, raw, self.file_caps)
         shape, texts = parts
         found = self._shapes.get((name, shape))
         if found is not None:
             return refill(found[0], found[1], texts)
-        schema = load_schema(name, raw)
+        schema = load_schema(name, raw, self.file_caps)
         self._shapes.put((name, shape), (schema, texts))
         return schema
 
@@ -183,7 +184,8 @@ def without_secrets(identity: Identity, sensitive: SensitiveKeys) -> Identity:
                    cache_key=None, content_key=None)
 
 
-def resolve_adhoc(raw: Any, identity: Identity, sensitive: SensitiveKeys) -> ResolvedForm:
+def resolve_adhoc(raw: Any, identity: Identity, sensitive: SensitiveKeys,
+                  file_caps: FileCaps | None = None) -> ResolvedForm:
     """A schema the caller wrote (the widget's ad-hoc form), resolved by the same
     rules as a provider's. Its problems are the caller's: 400, not 500. It is not
     memoised: callers choose it, and must not crowd providers out of the caches.
@@ -195,7 +197,7 @@ def resolve_adhoc(raw: Any, identity: Identity, sensitive: SensitiveKeys) -> Res
         raise InvalidClientSchema({"fields": [f"at most {ADHOC_MAX_FIELDS} fields."]})
     try:
         _fingerprint("adhoc", raw)
-        schema = load_schema("adhoc", raw)
+        schema = load_schema("adhoc", raw, file_caps)
     except SchemaError as exc:
         raise InvalidClientSchema(exc.problems) from None
     return resolve("adhoc", schema, without_secrets(identity, sensitive), sensitive, "Form")

@@ -214,3 +214,35 @@ class SchemaError(PrefillError):
         )
         self.provider = provider
         self.problems = problems
+
+
+class FileTooLarge(PrefillError):
+    """An upload passed its limit: refused as soon as it did, the rest unread (413)."""
+
+    status, code, message = 413, "file_too_large", "The file is too large."
+
+
+class FileRefused(SubmissionInvalid):
+    """A file whose content is not what the field takes, or did not pass the scan (422)."""
+
+    code, message = "file_refused", "The file is not accepted."
+
+
+class UploadBudgetExceeded(RateLimited):
+    code = "upload_budget_exceeded"
+    message = "This session has uploaded as much as it may this hour; try again later."
+
+
+class StorageUnavailable(PrefillError):
+    status, code, message = 503, "storage_unavailable", "The file storage is not reachable; try again shortly."
+    retry_after = 5
+
+
+class LinkInvalid(PrefillError):
+    """A file link that was not signed by this Prefill, or names no file (any more)."""
+
+    status, code, message = 404, "link_invalid", "This link is not valid."
+
+
+class LinkExpired(PrefillError):
+    status, code, message = 410, "link_expired", "This link has expired; ask for a new one."

@@ -80,6 +80,9 @@ class ResolvedField(FieldRules):
                               for o in self.options]
         if self.known_hidden:
             out["knownHidden"] = True
+        if self.type == "file":  # the limits after the operator's caps; a file field is never prefilled
+            out.update(accept=list(self.accept) if self.accept else None, maxSize=self.max_size,
+                       maxFiles=self.max_files, value=None)
         return out
 
 
@@ -143,7 +146,8 @@ def rule_attrs(spec: FieldRules) -> dict[str, Any]:
     """The keyword-only rules a resolved field takes over from its spec unchanged."""
     return {"multiple": spec.multiple, "min_items": spec.min_items, "max_items": spec.max_items,
             "visible_if": spec.visible_if, "required_if": spec.required_if, "hide_known": spec.hide_known,
-            "save_to_profile": spec.save_to_profile}
+            "save_to_profile": spec.save_to_profile, "accept": spec.accept, "max_size": spec.max_size,
+            "max_files": spec.max_files}
 
 
 def _default(spec: FieldSpec) -> Any:

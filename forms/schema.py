@@ -18,12 +18,15 @@ from marshmallow import fields as mf
 from . import rules
 from .conditions import Rule, rule_of
 from .errors import SchemaError
+from .files import parse_accept
 from .patterns import browser_problem
 
 FIELD_TYPES = (
     "text", "email", "textarea", "select", "radio", "checkbox", "checkboxes",
-    "number", "date", "tel", "url", "hidden",
+    "number", "date", "tel", "url", "hidden", "file",
 )
+FILE_KEYS = ("accept", "maxSize", "maxFiles")  # a file field's own (forms.files)
+MAX_FILES = 100  # a file field's maxFiles, at most (the operator's UPLOAD_MAX_FILES caps it lower)
 CHOICE_TYPES = frozenset({"select", "radio", "checkboxes"})
 RULE_KEYS = ("visibleIf", "requiredIf")  # a field's rules (JSON Logic over the answers, see forms.rules)
 NAME_RE = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
@@ -95,6 +98,9 @@ class _FieldSchema(Schema):
     multiple = mf.Boolean(load_default=False)
     minItems = mf.Integer(strict=True, allow_none=True, validate=validate.Range(min=0, max=500))
     maxItems = mf.Integer(strict=True, allow_none=True, validate=validate.Range(min=1, max=500))
+    accept = mf.Raw(allow_none=True)
+    maxSize = mf.Integer(strict=True, allow_none=True, validate=validate.Range(min=1))
+    maxFiles = mf.Integer(strict=True, allow_none=True, validate=validate.Range(min=1, max=MAX_FILES))
 
     @validates_schema
     def _rules(self, data: dict[str, Any], **_: Any) -> None:
@@ -121,6 +127,7 @@ class _FieldSchema(Schema):
         elif options is not None:
             errors["options"] = [f"not allowed for type {ftype!r}."]
         default = data.get("defaultValue")
+        _file_rules(data, errors)
         if multi:
             if default is not None and not (isinstance(default, list) and all(isinstance(v, str) for v in default)):
                 errors["defaultValue"] = ["must be a list of option values for a field that takes several."]
@@ -152,6 +159,25 @@ class _FieldSchema(Schema):
                     errors["pattern"] = ["is not a valid regular expression."]
         if errors:
             raise ValidationError(errors)
+
+
+def _file_rules(data: dict[str, Any], errors: dict[str, list[str]]) -> None:
+    """``accept``, ``maxSize`` and ``maxFiles`` belong to file fields; a file
+    field has no default, pattern or length (its value is a list of uploads)."""
+    if data.get("type") != "file":
+        for key in FILE_KEYS:
+            if data.get(key) is not None:
+                errors[key] = ["only for a field of type 'file'."]
+        return
+    if data.get("accept") is not None:
+        parsed = parse_accept(data["accept"])
+        if isinstance(parsed, list):
+            errors["accept"] = parsed
+    for key in ("defaultValue", "pattern", "minLength", "maxLength", "min", "max"):
+        if data.get(key) is not None:
+            errors[key] = ["not allowed for type 'file'."]
+    if data.get("saveToProfile"):
+        errors["saveToProfile"] = ["not allowed for type 'file': files never go to a profile."]
 
 
 class _ProgressiveSchema(Schema):
@@ -264,6 +290,10 @@ class FieldRules:
     required_if: Rule | None = field(default=None, kw_only=True)
     hide_known: bool = field(default=False, kw_only=True)  # not asked when trusted metadata knows it
     save_to_profile: bool = field(default=False, kw_only=True)  # the answer goes back to userMetadata
+    # A file field's: accepted MIME types and extensions (None: any), bytes per file, files.
+    accept: tuple[str, ...] | None = field(default=None, kw_only=True)
+    max_size: int | None = field(default=None, kw_only=True)
+    max_files: int | None = field(default=None, kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,7 +362,7 @@ _AUTOCOMPLETE_BY_TYPE = {"email": "email", "tel": "tel", "url": "url"}
 
 
 def autocomplete_for(name: str, ftype: str) -> str | None:
-    if ftype in ("hidden", "checkbox", "checkboxes", "radio", "select"):
+    if ftype in ("hidden", "checkbox", "checkboxes", "radio", "select", "file"):
         return None
     return _AUTOCOMPLETE_BY_NAME.get(name.replace("_", "").replace("-", "").lower()) or _AUTOCOMPLETE_BY_TYPE.get(ftype)
 
@@ -343,8 +373,28 @@ def _max_length(f: dict[str, Any]) -> int | None:
     return max(PATTERN_MAX_LENGTH, f.get("minLength") or 0)
 
 
-def load_schema(provider: str, raw: Any) -> FormSchema:
-    """Validate a provider's output and freeze it, or raise :class:`SchemaError`."""
+@dataclass(frozen=True, slots=True)
+class FileCaps:
+    """The operator's limits on every file field (``UPLOAD_MAX_BYTES``,
+    ``UPLOAD_MAX_FILES``): a form's own can only be lower."""
+
+    max_size: int
+    max_files: int
+
+
+def _file_attrs(f: dict[str, Any], caps: FileCaps | None) -> dict[str, Any]:
+    if f["type"] != "file":
+        return {}
+    size, files = f.get("maxSize"), f.get("maxFiles") or 1
+    if caps is not None:
+        size, files = min(size or caps.max_size, caps.max_size), min(files, caps.max_files)
+    accept = parse_accept(f["accept"]) if f.get("accept") is not None else None
+    return {"accept": accept, "max_size": size, "max_files": files}
+
+
+def load_schema(provider: str, raw: Any, caps: FileCaps | None = None) -> FormSchema:
+    """Validate a provider's output and freeze it, or raise :class:`SchemaError`.
+    ``caps`` lowers file fields' limits to the operator's."""
     if not isinstance(raw, dict):
         raise SchemaError(provider, {"schema": ["must be a dict with a 'fields' list."]})
     try:
@@ -377,6 +427,7 @@ def load_schema(provider: str, raw: Any) -> FormSchema:
             required_if=rule_of(f.get("requiredIf")),
             hide_known=f["hideKnown"],
             save_to_profile=f["saveToProfile"],
+            **_file_attrs(f, caps),
         )
         for f in data["fields"]
     )

@@ -23,6 +23,7 @@ from .resolve import ResolvedField, ResolvedForm
 from .schema import PATTERN_MAX_LENGTH, parse_iso_date
 
 REQUIRED = Message(N_("This field is required."))
+UPLOAD_ID = re.compile(r"\Aupl_[0-9a-f]{32}\Z")  # what POST /api/uploads answers (store.attachments)
 
 
 def looks_like_email(text: str) -> bool:
@@ -78,11 +79,32 @@ def _check_many(field: ResolvedField, raw: Any, required: bool, hidden: frozense
     return values, []
 
 
+def _check_files(field: ResolvedField, raw: Any, required: bool) -> tuple[Any, list[str]]:
+    """A file field: a list of upload ids (one id alone where one file is taken).
+    Whether each names a usable upload is the store's to say (web.views.attach)."""
+    if raw is None or raw == "":
+        raw = []
+    elif isinstance(raw, str) and (field.max_files or 1) == 1:
+        raw = [raw]
+    if not isinstance(raw, (list, tuple)) or not all(isinstance(v, str) for v in raw):
+        return None, [Message(N_("Must be a list of upload ids."))]
+    ids = list(dict.fromkeys(raw))
+    if any(not UPLOAD_ID.match(v) for v in ids):
+        return None, [Message(N_("Not a valid upload; upload the file again."))]
+    if not ids:
+        return ids, [REQUIRED] if required else []
+    if len(ids) > (field.max_files or 1):
+        return ids, [Message(N_("Attach at most %(count)s files."), count=field.max_files or 1)]
+    return ids, []
+
+
 def _check(field: ResolvedField, raw: Any, required: bool | None = None,
            hidden: frozenset[str] = frozenset()) -> tuple[Any, list[str]]:
     """(cleaned value, errors) for one unlocked field; ``required`` and the
     options ``hidden`` by their rules are the ones decided for this submission."""
     required = field.required if required is None else required
+    if field.type == "file":
+        return _check_files(field, raw, required)
     if field.multiple:
         return _check_many(field, raw, required, hidden)
     ftype = field.type
@@ -144,6 +166,8 @@ def _check(field: ResolvedField, raw: Any, required: bool | None = None,
 
 
 def _stored(field: ResolvedField, value: Any) -> Any:
+    if field.type == "file":
+        return list(value or ())
     return list(value) if field.multiple and value is not None else value
 
 

@@ -140,6 +140,8 @@ def _unbound(field: ResolvedField, tr: Callable[[str], str], gone: Collection[st
         return wf.URLField(label, **kw)
     if t == "hidden":
         return wf.HiddenField(label, **kw)
+    if t == "file":  # ``accept`` and ``multiple`` follow from the operator's caps too: the page adds them
+        return wf.FileField(label, **kw)
     if t == "date":
         return wf.StringField(label, widget=DateInput(), **kw)
     if t == "number":
@@ -161,6 +163,8 @@ def display(field: ResolvedField, value: Any, tr: Callable[[str], str]) -> Any:
         if field.type == "checkbox":
             return tr(N_("Yes") if value else N_("No"))
         return _label(field, value)
+    if field.type == "file":
+        return value  # uploads kept by a failed post: the template lists them
     if conceals(field) and field.type == "checkbox":
         return "y" if value else ""
     if value is None:
@@ -190,6 +194,10 @@ def values_from_formdata(form: ResolvedForm, formdata: MultiDict[str, str]) -> d
     for field in form.fields:
         if field.type == "checkbox":
             values[field.name] = field.name in formdata and formdata.get(field.name) not in ("", "false", "n")
+        elif field.type == "file":  # upload ids (uploads.js, or kept by a failed post); files come apart
+            ids = [v for v in formdata.getlist(field.name) if v]
+            if ids:
+                values[field.name] = ids
         elif field.multiple:
             values[field.name] = formdata.getlist(field.name)  # none chosen: nothing sent
         elif field.name in formdata:

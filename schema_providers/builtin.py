@@ -60,6 +60,9 @@ def support_ticket(args: dict[str, str], user: Any) -> dict[str, Any]:
             {"name": "priority", "type": "select", "required": True,
              "options": ENTERPRISE_PRIORITIES if enterprise else STANDARD_PRIORITIES},
             {"name": "message", "type": "textarea", "required": True, "maxLength": 10000},
+            # Optional; the file's type is judged by its content, and the operator's UPLOAD_* caps apply too.
+            {"name": "screenshot", "type": "file", "accept": ["image/png", "image/jpeg", "image/gif", "image/webp"],
+             "maxSize": 5 * 1024 * 1024, "help": "A picture of what you see helps us help you."},
         ],
     }
 

@@ -87,6 +87,16 @@
     });
   }
 
+  // uploads.js sends the page's files with the same session and language.
+  window.PrefillFrame = {
+    headers: function () {
+      var headers = {};
+      if (token) headers.Authorization = "Bearer " + token;
+      if (locale) headers["Accept-Language"] = locale;
+      return headers;
+    }
+  };
+
   function load() {
     if (!schema) return send("GET", page);
     return send("POST", "/widget/adhoc/render?embed=1", new URLSearchParams({ prefill_schema: JSON.stringify(schema) }));

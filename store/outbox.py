@@ -20,12 +20,13 @@ from .db import iso, now_ms
 from .tables import webhook_deliveries as W
 
 
-def payload_for(row: dict[str, Any], clean: CleanSubmission) -> str:
-    """The exact body that is signed and sent."""
+def payload_for(row: dict[str, Any], clean: CleanSubmission, values: dict[str, Any] | None = None) -> str:
+    """The exact body that is signed and sent; ``values`` replaces the stored
+    ones (file fields with their signed links)."""
     return json.dumps({
         "event": "submission.created",
         "submission": {
-            "id": row["id"], "form": row["form"], "values": clean.values,
+            "id": row["id"], "form": row["form"], "values": clean.values if values is None else values,
             "userId": row["user_id"], "visitorId": row["visitor_id"], "verified": row["verified"],
             "prefilled": clean.prefilled, "changed": clean.changed, "sources": clean.sources,
             "createdAt": iso(row["created_at"]),

@@ -9,7 +9,7 @@ import secrets
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Engine, and_, bindparam, delete, or_, select, update
+from sqlalchemy import Engine, and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from forms.errors import IdempotencyConflict
@@ -19,6 +19,7 @@ from forms.validate import CleanSubmission
 
 from . import cursor as cursors
 from . import rawsql
+from .attachments import AttachmentStore, UploadsGone
 from .db import dumps, iso, now_ms
 from .outbox import payload_for
 from .tables import idempotency_keys as K
@@ -125,6 +126,9 @@ class SubmissionStore:
         idempotency_key: str | None = None,
         digest: str | None = None,
         schema: dict[str, Any] | None = None,
+        claims: tuple[str, ...] = (),
+        session_hash: str = "",
+        webhook_values: dict[str, Any] | None = None,
     ) -> tuple[int, dict[str, Any], bool, str]:
         """Store one submission; (status, body, replayed, the body's JSON text:
         serialised once, for the key's row and the answer). Replays store nothing.
@@ -133,6 +137,10 @@ class SubmissionStore:
         used makes the whole transaction roll back, and its first answer is
         returned (409 for another body). Calling :meth:`replay` first is optional.
         ``schema`` is an ad-hoc form's own (client-defined) schema, kept with it.
+        ``claims``: upload ids of session ``session_hash`` that become this
+        submission's attachments in its transaction (:class:`UploadsGone` when
+        one is no longer there to claim: nothing is written). ``webhook_values``:
+        the values as the webhook sends them (file fields with their links).
         """
         now = now_ms()
         sid = "sub_" + secrets.token_hex(12)
@@ -154,13 +162,16 @@ class SubmissionStore:
             params.update(k_visitor_id=visitor_id, k_key=idempotency_key, k_request_hash=digest or "", k_status=201,
                           k_response=text, k_submission_id=sid, k_created_at=now)
         if self.webhooks:
-            params.update(d_id="dlv_" + secrets.token_hex(12), d_submission_id=sid, d_payload=payload_for(row, clean),
+            params.update(d_id="dlv_" + secrets.token_hex(12), d_submission_id=sid,
+                          d_payload=payload_for(row, clean, webhook_values),
                           d_status="pending", d_attempts=0, d_last_error=None, d_next_attempt_at=now,
                           d_delivered_at=None, d_created_at=now)
         statements = self._statements[bool(idempotency_key)]
         for attempt in (1, 2):
             try:
-                if idempotency_key and self.autocommit is not None:
+                if claims:
+                    self._create_claiming(params, claims, session_hash, sid)
+                elif idempotency_key and self.autocommit is not None:
                     # One statement on an autocommit connection: one round trip, atomic. A
                     # connection found dead is retried once: the key makes a retry safe.
                     try:
@@ -170,19 +181,35 @@ class SubmissionStore:
                 else:
                     rawsql.run(self.engine, statements, params)
                 break
-            except IntegrityError:
+            except (IntegrityError, UploadsGone) as exc:
                 if not idempotency_key:
                     raise
+                # With uploads: a concurrent twin may have claimed them first, under this key.
                 # The key was used first (by a retry, or a concurrent request): nothing of
                 # this one was written; answer as the first did (or 409 for another body).
                 with self.engine.begin() as conn:
                     found = self._replay(conn, visitor_id, idempotency_key, digest or "")
                 if found is not None:
                     return found[0], found[1], True, found[2]
-                if attempt == 2:
+                if attempt == 2 or isinstance(exc, UploadsGone):
                     raise
                 # The key had expired (its row is gone now): store this one after all.
         return 201, body, False, text
+
+    def _create_claiming(self, params: dict[str, Any], claims: tuple[str, ...], session_hash: str,
+                         sid: str) -> None:
+        """A submission with uploads: its key first (a racing twin waits on it,
+        then fails), the rows, then the claim, in one transaction."""
+        def part(prefix: str) -> dict[str, Any]:
+            return {k[len(prefix):]: v for k, v in params.items() if k.startswith(prefix)}
+
+        with self.engine.begin() as conn:
+            if "k_key" in params:
+                conn.execute(insert(K), part("k_"))
+            conn.execute(insert(T), part("s_"))
+            if "d_id" in params:
+                conn.execute(insert(W), part("d_"))
+            AttachmentStore.claim(conn, claims, session_hash, sid)
 
     def delete_old_idempotency_keys(self) -> int:
         """Keys older than 24 h no longer replay; their rows can go."""
@@ -251,10 +278,19 @@ class SubmissionStore:
                 return
 
     # -- erasure ------------------------------------------------------------
-    def erase_user(self, user_id: str) -> None:
-        """GDPR erasure: profile, submissions, their deliveries and keys; sessions detached."""
+    def erase_user(self, user_id: str, storage: Any = None) -> None:
+        """GDPR erasure: profile, submissions, their files (from ``storage``, a
+        ``storage.Storage``, first: a failure there leaves the rows to retry
+        with), deliveries and keys; sessions detached."""
         mine = or_(T.c.owner_id == user_id, T.c.user_id == user_id)
+        files = AttachmentStore(self.engine)
+        if storage is not None:
+            with self.engine.connect() as conn:
+                keys = files.of_user(conn, user_id)
+            for key in keys:
+                storage.delete(key)
         with self.engine.begin() as conn:
+            files.delete_of_user(conn, user_id)
             ids = select(T.c.id).where(mine).scalar_subquery()
             conn.execute(delete(W).where(W.c.submission_id.in_(ids)))
             conn.execute(delete(K).where(K.c.submission_id.in_(ids)))

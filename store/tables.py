@@ -102,3 +102,27 @@ webhook_deliveries = Table(
     Column("created_at", BigInteger, nullable=False),
     Index("ix_deliveries_status_next", "status", "next_attempt_at"),
 )
+
+# Uploaded files: a row from the upload's first byte (its bytes reserved against
+# the session's hourly budget) until erasure; claimed by one submission in the
+# submission's own transaction. The file itself is in the storage, under ``storage_key``.
+attachments = Table(
+    "attachments", metadata,
+    Column("id", String(40), primary_key=True),  # upl_ + 32 hex: what clients send back
+    Column("storage_key", String(200), nullable=False),
+    Column("status", String(16), nullable=False),  # receiving | stored | refused
+    Column("session_hash", String(64), nullable=False),  # the uploading session's token hash
+    Column("visitor_id", String(64), nullable=False),
+    Column("user_id", String(255), nullable=True, index=True),  # the session's user at upload (erasure)
+    Column("form", String(100), nullable=False),
+    Column("field", String(64), nullable=False),
+    Column("name", String(255), nullable=False),  # for display only, normalised; never a path
+    Column("type", String(255), nullable=True),  # detected from the content
+    Column("size", BigInteger, nullable=True),
+    Column("reserved", BigInteger, nullable=False),  # bytes counted against the session's hourly budget
+    Column("fingerprint", String(64), nullable=True),  # sha256 of the first 64 KiB and the size
+    Column("submission_id", String(40), nullable=True, index=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False, index=True),  # unclaimed past this: cleaned up
+    Index("ix_attachments_session_created", "session_hash", "created_at"),
+)

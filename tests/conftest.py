@@ -16,7 +16,7 @@ from web.identity.verify import sign_identity_token, user_hash
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 TABLES = ("webhook_deliveries", "idempotency_keys", "submissions", "sessions", "users", "used_tokens",
-          "rotated_tokens")
+          "rotated_tokens", "attachments")
 SECRET = "test-identity-secret-0123456789abcdef0123"
 TEST_PROVIDERS = "tests.providers_fixture"
 
@@ -112,6 +112,53 @@ def proof(user_id: str, **claims: Any) -> dict[str, str]:
     if claims:
         out["identityToken"] = sign_identity_token(SECRET, user_id, claims)
     return out
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[str]:
+    """moto's standalone S3 server on a free loopback port, for the S3 storage
+    backend (no MinIO can be installed here: moto is the one stand-in); its URL."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(url + "/moto-api/", timeout=1).read()
+            break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail("moto's S3 server did not start")
+    for name, value in (("AWS_ACCESS_KEY_ID", "test"), ("AWS_SECRET_ACCESS_KEY", "test"),
+                        ("AWS_DEFAULT_REGION", "us-east-1")):
+        os.environ.setdefault(name, value)
+    import boto3
+
+    boto3.client("s3", endpoint_url=url).create_bucket(Bucket="prefill-test")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(params=["file", "s3"])
+def storage_config(request: pytest.FixtureRequest, tmp_path: Any) -> dict[str, str]:
+    """The settings of a fresh storage of each backend: a folder, or a prefix of the test bucket."""
+    if request.param == "file":
+        return {"UPLOAD_STORAGE_URL": (tmp_path / "uploads").as_uri()}
+    import uuid
+
+    endpoint = request.getfixturevalue("s3_server")
+    return {"UPLOAD_STORAGE_URL": f"s3://prefill-test/{uuid.uuid4().hex}", "S3_ENDPOINT_URL": endpoint}
 
 
 @pytest.fixture(scope="module")

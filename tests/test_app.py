@@ -106,7 +106,8 @@ def test_cleanup_deletes_only_what_expired(app):
         conn.execute(text("UPDATE sessions SET last_seen = 0 WHERE visitor_id = :v"), {"v": visitor})
         conn.execute(text("UPDATE idempotency_keys SET created_at = 0 WHERE visitor_id = :v"), {"v": visitor})
     result = app.test_cli_runner().invoke(args=["prefill", "cleanup"])
-    assert result.exit_code == 0 and "deleted 1 expired sessions and 1 old idempotency keys" in result.output
+    assert result.exit_code == 0
+    assert "deleted 1 expired sessions, 1 old idempotency keys and 0 unclaimed uploads" in result.output
     with db.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM sessions")).scalar() == 1
         assert conn.execute(text("SELECT COUNT(*) FROM idempotency_keys")).scalar() == 1

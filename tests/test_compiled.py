@@ -31,6 +31,7 @@ HOSTILE = ["", " ", "<script>alert(1)</script>", '"><img src=x onerror=alert(1)>
 TEXT = st.sampled_from(HOSTILE) | st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=12)
 NAMES = ["email", "name", "company", "subject", "message", "qty", "when", "choice", "agree", "site", "phone",
          "password", "authToken"]
+ACCEPT = ["image/png", "image/jpeg", "image/*", "text/plain", ".log", ".PDF", "application/x-unknown", "video/*"]
 NUMBER = st.integers(-10**6, 10**6) | st.floats(allow_nan=False, allow_infinity=False, width=32)
 
 
@@ -81,7 +82,13 @@ def outputs(draw):
             field["options"] = [{"label": draw(TEXT), "value": v} for v in values]
             if index and draw(st.integers(0, 3)) == 0:
                 field["options"][0]["visibleIf"] = draw(rules(names[:index]))
-        if multi:
+        if ftype == "file":
+            if draw(st.booleans()):
+                field["accept"] = draw(st.lists(st.sampled_from(ACCEPT), min_size=1, max_size=3, unique=True))
+            for key, sizes in (("maxSize", st.integers(1, 10**10)), ("maxFiles", st.integers(1, 5))):
+                if draw(st.booleans()):
+                    field[key] = draw(sizes)
+        elif multi:
             if draw(st.integers(0, 2)) == 0:
                 field["defaultValue"] = draw(st.none() | st.lists(st.sampled_from(values), max_size=2, unique=True))
             if draw(st.booleans()):
@@ -148,6 +155,7 @@ def test_a_compiled_page_is_the_wtforms_page(app, raw, users, embed, lang, theme
 @pytest.mark.parametrize(("ftype", "values"), [
     ("select", ["a", "b", None]), ("radio", ["b", None, "a"]), ("checkbox", [True, False]),
     ("number", [1, 1.0, -0.0, 0.0, 2.5]), ("text", ["x", "<b>", None, ""]), ("textarea", ["\r\nx", "y"]),
+    ("file", [None]),
     ("checkboxes", [["a"], ["b", "a"], None, []]), ("multiple", [["a", "b"], None, ["b"]]),
 ])
 @pytest.mark.parametrize("locked", [False, True])
@@ -158,6 +166,9 @@ def test_one_field_shape_with_other_values(app, ftype, values, locked, rule):
     for value in values:
         field = {"name": "f", "type": "select" if ftype == "multiple" else ftype, "defaultValue": value,
                  "disabled": locked, "visibleIf": rule, "requiredIf": rule}
+        if ftype == "file":  # no default; its limits instead
+            field = {"name": "f", "type": ftype, "disabled": locked, "accept": "image/*,.log", "maxFiles": 2,
+                     "visibleIf": rule, "requiredIf": rule}
         if ftype in ("select", "radio", "checkboxes", "multiple"):
             field.update(options=options, multiple=ftype == "multiple")
         schema = load_schema("t", {"fields": [{"name": "g"}, field]})

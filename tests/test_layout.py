@@ -8,7 +8,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 WEB = ROOT / "web"
-GROUPS = {"views", "plumbing", "render", "identity", "schemas"}
+GROUPS = {"views", "plumbing", "render", "identity", "schemas", "uploads"}
 
 
 def _module(path: Path) -> str:

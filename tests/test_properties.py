@@ -68,7 +68,7 @@ def schemas(draw):
             for key in ("visibleIf", "requiredIf"):
                 if draw(st.integers(0, 2)) == 0:
                     field[key] = draw(rules(names[:index]))
-        if draw(st.integers(0, 4)) == 0 and ftype not in ("select", "radio", "checkbox", "checkboxes"):
+        if draw(st.integers(0, 4)) == 0 and ftype not in ("select", "radio", "checkbox", "checkboxes", "file"):
             field["defaultValue"] = draw(st.sampled_from(TEMPLATES))
         fields.append(field)
     out = {"fields": fields, "title": draw(st.sampled_from(TEMPLATES))}

@@ -22,6 +22,7 @@ def test_each_field_says_where_its_value_came_from(verified_app):
     assert sources(c, query="?subject=Hello") == {
         "email": "claimed", "name": "claimed", "company": "trusted", "subject": "default",
         "category": None, "invoice": None, "affected": None, "steps": None, "priority": None, "message": None,
+        "screenshot": None,
     }
     assert sources(c, "templated")["greeting"] == "template"
     html = c.get("/forms/support_ticket").get_data(as_text=True)

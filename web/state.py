@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from forms import Engine, SensitiveKeys
     from forms.lru import LRU
     from schema_providers import Registry
+    from storage import Storage
+    from store.attachments import AttachmentStore
     from store.sessions import SessionStore
     from store.submissions import SubmissionStore
     from web.identity.keys import IdentityKeys
@@ -32,6 +34,8 @@ class PrefillState:
     compiled: LRU[tuple[Any, ...], tuple[str | int, ...]]  # field and page HTML by shape; web.render.compiled
     pages: LRU[tuple[Any, ...], tuple[str, ...]]  # rendered pages by (kind, form key); web.render.pages
     keys: IdentityKeys  # who may sign identity tokens; web.identity.keys
+    storage: Storage  # uploaded files (UPLOAD_STORAGE_URL); storage
+    attachments: AttachmentStore  # their rows; store.attachments
     limiter: Limiter | None = None  # web.plumbing.limits
     openapi: dict[str, Any] | None = None  # the OpenAPI document, built at its first request; web.views.openapi
 

@@ -4,6 +4,11 @@ Werkzeug caps such a stream at ``MAX_CONTENT_LENGTH`` by cutting it, so an
 oversized chunked body used to be truncated and processed. This middleware
 reads at most one byte past the limit up front and hands Flask a body with a
 length: a longer one then gets the ordinary 413 in the JSON error shape.
+
+A ``multipart/form-data`` body is left a stream: uploads are read as they
+arrive (web.uploads), each route under its own bound (``request.max_content_length``),
+which werkzeug enforces on a chunked stream while it is read (a 413 where it
+passes the bound), as it does ``MAX_BODY_BYTES`` for any other multipart post.
 """
 
 from __future__ import annotations
@@ -22,6 +27,9 @@ class ChunkedBodyLimit:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        if environ.get("CONTENT_TYPE", "").lower().startswith("multipart/form-data") and environ.get(
+                "wsgi.input_terminated"):
+            return self.app(environ, start_response)
         if chunked or (not environ.get("CONTENT_LENGTH") and environ.get("wsgi.input_terminated")):
             data = environ["wsgi.input"].read(self.limit + 1)
             environ["wsgi.input"] = io.BytesIO(data)

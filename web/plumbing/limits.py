@@ -47,6 +47,7 @@ LIMITED = {
     "adhoc.create_adhoc_submission": "RATELIMIT_SUBMIT",
     "widget.adhoc_submit": "RATELIMIT_SUBMIT",
     "html.submit": "RATELIMIT_SUBMIT",
+    "uploads.upload": "RATELIMIT_UPLOAD",
     "adhoc.resolve_form": "RATELIMIT_ADHOC",
     "widget.adhoc_render": "RATELIMIT_ADHOC",
 }

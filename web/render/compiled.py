@@ -57,11 +57,18 @@ def field_shape(rf: ResolvedField) -> tuple[Any, ...]:
     return (
         rf.name, rf.type, rf.required, rf.min_length, rf.max_length, _exact(rf.min), _exact(rf.max), rf.pattern,
         rf.pattern_message, rf.autocomplete, rf.disabled, rf.options, rf.source, rf.placeholder is None,
-        bool(rf.help), None if _value_is_text(rf) else _exact(rf.value),
+        bool(rf.help), None if _value_is_text(rf) else _exact(rf.value), *_file_shape(rf),
         # Rules are part of the shape (rendered as JSON for the page's script), as
         # are a multi-select and a value the form knows and does not ask.
         rf.multiple, rf.visible_if, rf.required_if, rf.known_hidden,
     )
+
+
+def _file_shape(rf: ResolvedField) -> tuple[Any, ...]:
+    """A file field's limits: its limits text, accept list and script words follow from them."""
+    if rf.type != "file":
+        return ()
+    return rf.accept, rf.max_size, rf.max_files
 
 
 def compile_field(rf: ResolvedField, render: Callable[[ResolvedField], str]) -> Parts:
@@ -83,7 +90,7 @@ def field_texts(rf: ResolvedField, tr: Callable[[str], str]) -> tuple[Markup, ..
 
 
 def page_shape(form: ResolvedForm) -> tuple[Any, ...]:
-    return form.name, bool(form.description)
+    return form.name, bool(form.description), any(f.type == "file" for f in form.fields)  # multipart
 
 
 def compile_page(form: ResolvedForm, render: Callable[[ResolvedForm, Markup, list[Markup]], str]) -> Parts:

@@ -23,7 +23,7 @@ from forms.errors import PrefillError
 from forms.lru import text_bytes
 from forms.messages import N_
 from forms.resolve import ResolvedField, ResolvedForm, field_bytes
-from web.render import compiled
+from web.render import compiled, files
 from web.render.i18n import request_locale, translate
 from web.render.theme import page_theme
 from web.state import state
@@ -110,8 +110,10 @@ def _render_fields(fields: list[ResolvedField], shown: dict | None, errors: dict
         shown = {**shown, **{name: _without(shown.get(name), values) for name, values in gone.items()}}
     wtform = wtf.build(fields, shown, translate, gone)
     macro = _field_macro()
+    values = shown if shown is not None else {}
     return [macro(rf, wtform[rf.name], errors.get(rf.name), wtf.render_attrs, wtf.shows_as_text(rf),
-                  _look(rf, decision)) for rf in fields]
+                  _look(rf, decision), files.file_field(rf, values.get(rf.name)) if rf.type == "file" else None)
+            for rf in fields]
 
 
 def _without(value: Any, values: frozenset[str]) -> Any:
@@ -163,24 +165,33 @@ def _anchor(rf: ResolvedField, decision: Decision | None) -> str:
     return f"{rf.name}-{next((i for i, o in enumerate(rf.options) if o.value not in gone), 0)}"
 
 
-def sent_values(form: ResolvedForm, values: dict[str, Any]) -> list[tuple[str, str]]:
+Sent = tuple[str, str, list[dict[str, Any]]]
+
+
+def sent_values(form: ResolvedForm, values: dict[str, Any]) -> list[Sent]:
     """What was sent, labelled, for the thanks page: no hidden or sensitive
-    fields, choices by their label, a checkbox as Yes or No."""
+    fields, choices by their label, a checkbox as Yes or No, files as links
+    (``(label, text, files)``; ``files`` is ``[{name, url, size}]`` for a file field)."""
     sensitive = state().sensitive
-    shown = []
+    shown: list[Sent] = []
     for rf in form.fields:
         if wtf.conceals(rf) or sensitive.is_sensitive(rf.name) or rf.name not in values:  # not asked: not "sent"
             continue
         value = values[rf.name]
         if rf.type == "checkbox":
             text = translate(N_("Yes") if value else N_("No"))
+        elif rf.type == "file":
+            linked = files.sent_files(value)
+            if linked:
+                shown.append((rf.label, ", ".join(f["name"] for f in linked), linked))
+            continue
         elif value is None or value == "" or value == []:
             continue
         elif isinstance(value, list):
             text = ", ".join(next((o.label for o in rf.options if o.value == v), str(v)) for v in value)
         else:
             text = next((o.label for o in rf.options if o.value == value), str(value))
-        shown.append((rf.label, text))
+        shown.append((rf.label, text, []))
     return shown
 
 

@@ -89,6 +89,19 @@ class Field(Schema):
     requiredIf = fields.Raw(metadata={**RULE, "description": "Required while true (when shown)."})
     knownHidden = fields.Boolean(metadata={"description": "Not asked: its value is known (hideKnown, or a "
                                            "profile question answered before). Rules still see its value."})
+    accept = fields.List(fields.String(), allow_none=True, metadata={
+        "description": "A file field's accepted MIME types (image/png, image/*) and extensions (.log); null: any."})
+    maxSize = fields.Integer(allow_none=True, metadata={
+        "description": "A file field's bytes per file, after the operator's UPLOAD_MAX_BYTES."})
+    maxFiles = fields.Integer(allow_none=True, metadata={
+        "description": "A file field's files, after the operator's UPLOAD_MAX_FILES."})
+
+
+class Upload(Schema):
+    id = fields.String(required=True, metadata={"description": "Send it as the file field's value (upl_…)."})
+    name = fields.String(required=True, metadata={"description": "The file's name, normalised, for display."})
+    size = fields.Integer(required=True)
+    type = fields.String(required=True, metadata={"description": "Detected from the content."})
 
 
 class Form(Schema):

@@ -38,7 +38,8 @@ bp.before_request(check_state_change)
 
 
 def resolve_for(schema: Any, identity: Identity) -> ResolvedForm:
-    return resolve_adhoc(schema, identity, state().sensitive)
+    st = state()
+    return resolve_adhoc(schema, identity, st.sensitive, st.engine.file_caps)
 
 
 @bp.post("/resolve")

@@ -22,6 +22,7 @@ from forms.errors import NotFound, Unauthorized, ValidationFailed
 from web.plumbing.limits import check_failures, count_failure
 from web.schemas import bodies
 from web.state import state
+from web.uploads.links import item_with_links
 from web.views.api import page_params
 
 bp = Blueprint("admin", __name__, url_prefix="/api/admin")
@@ -95,7 +96,7 @@ def _csv(filters: tuple[Any, ...]) -> Iterator[str]:
         writer.writerow([*FIXED_COLUMNS, *(f"values.{n}" for n in seen)])
         yield flush()
         for line in spool:
-            item = json.loads(line)
+            item = item_with_links(json.loads(line))  # files as [{id, name, size, type, url, expiresAt}]
             writer.writerow([safe_cell(item[c]) for c in FIXED_COLUMNS]
                             + [safe_cell(item["values"].get(n)) for n in seen])
             yield flush()
@@ -114,7 +115,7 @@ def submissions() -> Response:
         return response
     limit, cursor = page_params()
     items, nxt = state().submissions.admin_list(*filters, limit, cursor)
-    return jsonify({"items": items, "nextCursor": nxt})
+    return jsonify({"items": [item_with_links(i) for i in items], "nextCursor": nxt})
 
 
 def _user_id(user_id: str) -> str:
@@ -138,7 +139,8 @@ def put_user(user_id: str) -> Response:
 
 @bp.delete("/users/<path:user_id>")
 def delete_user(user_id: str) -> tuple[str, int]:
-    state().submissions.erase_user(_user_id(user_id))
+    st = state()
+    st.submissions.erase_user(_user_id(user_id), st.storage)
     return "", 204
 
 

@@ -24,6 +24,7 @@ from web.plumbing.origins import check_state_change
 from web.render.pages import cached_page, form_json
 from web.schemas import bodies
 from web.state import state
+from web.uploads.links import item_with_links
 from web.views.submit import submit_json
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -295,4 +296,4 @@ def list_submissions() -> Response:
     row = current_session()
     items, nxt = state().submissions.history(
         current_identity(), row.visitor_id if row else None, limit, cursor)
-    return private(jsonify({"items": items, "nextCursor": nxt}))
+    return private(jsonify({"items": [item_with_links(i) for i in items], "nextCursor": nxt}))

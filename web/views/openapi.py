@@ -95,7 +95,7 @@ def build_spec(form_names: list[str]) -> dict[str, Any]:
         ("UserFields", bodies.UserFields), ("SessionMetadataBody", bodies.SessionMetadataBody),
         ("SubmissionBody", bodies.SubmissionBody), ("EmbedSessionBody", bodies.EmbedSessionBody),
         ("AdhocSubmissionBody", bodies.AdhocSubmissionBody), ("EmbedSessionAnswer", answers.EmbedSessionAnswer),
-        ("AdminUserBody", bodies.AdminUserBody),
+        ("AdminUserBody", bodies.AdminUserBody), ("Upload", answers.Upload),
     ):
         spec.components.schema(name, schema=schema)
     spec.components.schema("UpdateBody", {"anyOf": [
@@ -138,6 +138,15 @@ def build_spec(form_names: list[str]) -> dict[str, Any]:
         "/api/forms/{name}/submissions": {"parameters": [form], "post": _op(
             "Submit values, checked against the form this identity is shown.", (201, "SubmissionCreated"),
             (*WRITE, 404, 409, 422), body="SubmissionBody", tag="submissions", params=[idem], security=SESSION)},
+        "/api/uploads": {"post": _op(
+            "Upload one file for a form's file field (multipart: `form` and `field` first, then the file in "
+            "`file`); streamed to storage and refused as soon as it passes the field's limits (413) or its "
+            "content is not what the field takes (422). The id is this session's, until submitted or "
+            "UPLOAD_TTL passes.", (201, "Upload"), (*WRITE, 404, 422), tag="submissions", security=SESSION,
+            requestBody={"required": True, "content": {"multipart/form-data": {"schema": {
+                "type": "object", "required": ["form", "field", "file"], "properties": {
+                    "form": {"type": "string"}, "field": {"type": "string"},
+                    "file": {"type": "string", "contentMediaType": "application/octet-stream"}}}}}})},
         "/api/embed/session": {"post": _op(
             "Exchange a signed embed link's token (an identityToken with `jti`, expiring within 10 minutes) "
             "once for a verified bearer session.", (201, "EmbedSessionAnswer"), WRITE, body="EmbedSessionBody",

@@ -12,24 +12,36 @@ from forms.errors import PrefillError, SubmissionInvalid
 from forms.identity import Identity
 from forms.resolve import ResolvedForm
 from forms.validate import CleanSubmission, validate_submission
+from store.attachments import UploadsGone
+from store.db import dumps
 from store.sessions import SessionRow
 from store.submissions import request_hash, scoped_key
 from web.identity.current import current_identity
 from web.identity.session import change_session, ensure_session
 from web.state import state
+from web.uploads.claims import Claims, check_uploads, file_fields, gone
+from web.uploads.links import with_links
 
 log = logging.getLogger("prefill.submit")
 
 
 def store_submission(
     name: str, args: dict[str, str], clean: CleanSubmission, row: SessionRow, identity: Identity,
-    key: str | None, digest: str | None, schema: dict[str, Any] | None = None,
+    key: str | None, digest: str | None, schema: dict[str, Any] | None = None, form: ResolvedForm | None = None,
 ) -> tuple[int, dict[str, Any], bool, str]:
-    """``schema``: an ad-hoc form's own, stored with it (``adhoc: true``)."""
-    out = state().submissions.create(
-        form=name, args=args, clean=clean, identity=identity,
-        visitor_id=row.visitor_id, idempotency_key=key, digest=digest, schema=schema,
-    )
+    """``schema``: an ad-hoc form's own, stored with it (``adhoc: true``).
+    ``form``: the resolved form, when it may have file fields: the uploads
+    ``clean`` names are checked and claimed with the submission (a 422 on
+    the field for one that is not this session's to send)."""
+    claims = check_uploads(form, name, clean, row) if form is not None else Claims(clean, (), None)
+    try:
+        out = state().submissions.create(
+            form=name, args=args, clean=claims.clean, identity=identity,
+            visitor_id=row.visitor_id, idempotency_key=key, digest=digest, schema=schema,
+            claims=claims.ids, session_hash=row.token_hash, webhook_values=claims.hook_values,
+        )
+    except UploadsGone:
+        raise gone(form, clean) from None  # type: ignore[arg-type]
     if clean.profile and not out[2]:  # a replay wrote its profile answers the first time
         save_to_profile(clean.profile, identity)
     return out
@@ -70,11 +82,23 @@ def submit_json(
     digest = request_hash(name, args if schema is None else schema_args(schema), values, identity)
     if key:
         key = scoped_key(identity, key)
+    form = form_for(identity)
     try:
-        clean = validate_submission(form_for(identity), values)
+        clean = validate_submission(form, values)
+        status, _, _, text = store_submission(name, args, clean, row, identity, key, digest, schema=schema,
+                                              form=form)
     except SubmissionInvalid:
+        # A replay of a keyed submit with uploads finds them claimed (by its first answer): it replays.
         if key and (found := st.submissions.replay(row.visitor_id, key, digest)):
-            return found[0], found[2]
+            return found[0], linked(form, found[2])
         raise
-    status, _, _, text = store_submission(name, args, clean, row, identity, key, digest, schema=schema)
-    return status, text
+    return status, linked(form, text)
+
+
+def linked(form: ResolvedForm, text: str) -> str:
+    """A submit's answer (as stored, without links) with fresh links to its files."""
+    if not file_fields(form):
+        return text
+    body = json.loads(text)
+    body["values"] = with_links(body.get("values") or {})
+    return dumps(body)

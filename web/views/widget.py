@@ -23,6 +23,7 @@ from web.render.assets import widget_script
 from web.render.pages import hidden_inputs, new_form_key, render_form, schema_input, sent_values
 from web.schemas import bodies
 from web.state import state
+from web.uploads.links import with_links
 from web.views.adhoc import ADHOC, require_adhoc, resolve_for
 from web.views.api import me_payload, private
 from web.views.html import handle_post, shell_page
@@ -119,7 +120,7 @@ def adhoc_submit() -> Response | tuple[Response, int]:
 
     def done(body: dict[str, Any]) -> Response:
         page = render_template("thanks.html", title=form.title, ref=body["id"], embed=True, again="#again",
-                               sent=sent_values(form, body["values"]))
+                               sent=sent_values(form, with_links(body["values"])))
         return Response(page, mimetype="text/html")
 
     return handle_post(ADHOC, {}, form, row, identity, done, schema=schema)
