@@ -179,7 +179,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build a Prefill app: registry, engine and stores belong to this app."""
     from forms import Engine, SensitiveKeys
     from forms.lru import LRU
-    from forms.schema import FileCaps
+    from forms.spec import FileCaps
     from schema_providers import BUILTIN_MODULES, Registry
     from storage import open_storage
     from store import deadline

@@ -4,8 +4,9 @@ from .engine import Engine
 from .errors import PrefillError
 from .identity import ANONYMOUS, Identity
 from .resolve import ResolvedField, ResolvedForm, resolve
-from .schema import FormSchema, load_schema
+from .schema import load_schema
 from .sensitive import SensitiveKeys
+from .spec import FormSchema
 from .validate import CleanSubmission, validate_submission
 
 __all__ = [

@@ -141,3 +141,40 @@ def answers_of(fields: tuple[ResolvedField, ...], values: Mapping[str, Any]) -> 
     """Rules' view of submitted ``values``: locked and known fields take the
     server's value whatever was sent (a tampered lock cannot unhide a field)."""
     return {f.name: rule_value(f, f.value if f.disabled else values.get(f.name)) for f in fields}
+
+
+def rule_problems(items: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """A schema's rules checked together (``forms.schema`` reports what this
+    returns, by field index): every rule reads known fields with supported
+    operators, and no field's visibility depends on itself through others (a
+    circle has no answer)."""
+    names = {item["name"] for item in items}
+    errors: dict[int, dict[str, Any]] = {}
+    depends: dict[str, set[str]] = {}
+    for index, item in enumerate(items):
+        found: dict[str, Any] = {}
+        reads: set[str] = set()
+        for key in ("visibleIf", "requiredIf"):
+            if item.get(key) is not None:
+                problems = rules.check_rule(item[key], names)
+                if problems:
+                    found[key] = problems
+                elif key == "visibleIf":
+                    reads |= rules.variables(item[key])
+        for o_index, option in enumerate(item.get("options") or ()):
+            if option.get("visibleIf") is not None:
+                problems = rules.check_rule(option["visibleIf"], names)
+                if problems:
+                    found.setdefault("options", {})[o_index] = {"visibleIf": problems}
+                else:
+                    reads |= rules.variables(option["visibleIf"])
+        if found:
+            errors[index] = found
+        depends[item["name"]] = reads
+    if errors:
+        return errors
+    circle = rules.find_cycle(depends)
+    if circle:
+        index = next(i for i, item in enumerate(items) if item["name"] == circle[0])
+        return {index: {"visibleIf": ["fields' rules depend on each other in a circle: " + " -> ".join(circle) + "."]}}
+    return {}

@@ -33,9 +33,10 @@ from .errors import (
 from .identity import Identity, freeze
 from .lru import LRU, text_bytes
 from .resolve import ResolvedForm, resolve
-from .schema import ADHOC_MAX_FIELDS, FileCaps, FormSchema, load_schema
+from .schema import ADHOC_MAX_FIELDS, load_schema
 from .sensitive import SensitiveKeys, redact
 from .shape import refill, split
+from .spec import FileCaps, FormSchema
 
 if TYPE_CHECKING:
     from schema_providers.registry import Provider, Registry

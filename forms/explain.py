@@ -16,8 +16,8 @@ from typing import Any
 from .identity import Identity
 from .prefill import NOT_FIT, fit
 from .resolve import ResolvedField, ResolvedForm
-from .schema import FieldSpec, FormSchema
 from .sensitive import SensitiveKeys
+from .spec import FieldSpec, FormSchema
 
 CASE_MISMATCH = "case_mismatch"  # the warning kind `prefill check` reports
 

@@ -20,8 +20,8 @@ from .conditions import Decision, Rule, answers_of, decide, rule_value
 from .errors import SubmissionInvalid
 from .identity import Identity
 from .resolve import ResolvedField, ResolvedForm
-from .schema import FieldSpec, FormSchema
 from .sensitive import REDACTED, SensitiveKeys, redact
+from .spec import FieldSpec, FormSchema
 from .validate import validate_submission
 
 

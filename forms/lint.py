@@ -20,8 +20,8 @@ from typing import Any
 
 from . import rules
 from .conditions import Rule
-from .schema import FieldSpec, FormSchema
 from .sensitive import SensitiveKeys
+from .spec import FieldSpec, FormSchema
 
 NEVER_TRUE = "never_true"
 SENSITIVE_PROFILE = "sensitive_save_to_profile"

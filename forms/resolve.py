@@ -16,8 +16,9 @@ from . import templating
 from .identity import Identity
 from .messages import N_
 from .prefill import NOT_FIT, fit
-from .schema import FieldRules, FieldSpec, FormSchema, Option, humanize
+from .schema import humanize
 from .sensitive import SensitiveKeys, contains_secret
+from .spec import FieldRules, FieldSpec, FormSchema, Option
 
 log = logging.getLogger("prefill.engine")
 

@@ -8,18 +8,18 @@ problem — never a value. A valid one becomes an immutable :class:`FormSchema`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, validate, validates_schema
 from marshmallow import fields as mf
 
-from . import rules
-from .conditions import Rule, rule_of
+from .autocomplete import autocomplete_for
+from .conditions import rule_of, rule_problems
 from .errors import SchemaError
 from .files import parse_accept
 from .patterns import browser_problem
+from .spec import FieldSpec, FileCaps, FormSchema, Option
 
 FIELD_TYPES = (
     "text", "email", "textarea", "select", "radio", "checkbox", "checkboxes",
@@ -210,7 +210,9 @@ class _FormSchema(Schema):
                     {"fields": {index: {"name": ["duplicate field name."]}}}
                 )
             seen.add(item["name"])
-        _check_rules(data.get("fields") or [])
+        problems = rule_problems(data.get("fields") or [])
+        if problems:
+            raise ValidationError({"fields": problems})
         progressive = data.get("progressive")
         if progressive:
             unknown = [n for n in progressive["fields"] if n not in seen]
@@ -221,105 +223,9 @@ class _FormSchema(Schema):
                 raise ValidationError({"progressive": {"fields": ["names a field twice."]}})
 
 
-def _check_rules(items: list[dict[str, Any]]) -> None:
-    """Every rule reads known fields with supported operators, and no field's
-    visibility depends on itself through others (a circle has no answer)."""
-    names = {item["name"] for item in items}
-    errors: dict[int, dict[str, Any]] = {}
-    depends: dict[str, set[str]] = {}
-    for index, item in enumerate(items):
-        found: dict[str, Any] = {}
-        reads: set[str] = set()
-        for key in RULE_KEYS:
-            if item.get(key) is not None:
-                problems = rules.check_rule(item[key], names)
-                if problems:
-                    found[key] = problems
-                elif key == "visibleIf":
-                    reads |= rules.variables(item[key])
-        for o_index, option in enumerate(item.get("options") or ()):
-            if option.get("visibleIf") is not None:
-                problems = rules.check_rule(option["visibleIf"], names)
-                if problems:
-                    found.setdefault("options", {})[o_index] = {"visibleIf": problems}
-                else:
-                    reads |= rules.variables(option["visibleIf"])
-        if found:
-            errors[index] = found
-        depends[item["name"]] = reads
-    if errors:
-        raise ValidationError({"fields": errors})
-    circle = rules.find_cycle(depends)
-    if circle:
-        index = next(i for i, item in enumerate(items) if item["name"] == circle[0])
-        raise ValidationError({"fields": {index: {"visibleIf": [
-            "fields' rules depend on each other in a circle: " + " -> ".join(circle) + "."]}}})
-
-
 def is_multi(ftype: str, multiple: bool) -> bool:
     """Whether a field's value is a list of option values."""
     return ftype == "checkboxes" or (ftype == "select" and multiple)
-
-
-@dataclass(frozen=True, slots=True)
-class Option:
-    label: str
-    value: str
-    visible_if: Rule | None = None  # JSON Logic: shown (and a valid choice) only while true
-
-
-@dataclass(frozen=True, slots=True)
-class FieldRules:
-    """What a field is and the rules its value must keep (shared by spec and resolved field)."""
-
-    name: str
-    type: str
-    required: bool
-    min_length: int | None
-    max_length: int | None
-    min: Any
-    max: Any
-    pattern: str | None
-    pattern_message: str | None  # what a value that does not match is told (server and browser)
-    autocomplete: str | None  # the HTML autocomplete token: from the schema, else from name and type
-    # Keyword-only, so subclasses keep their positional fields.
-    multiple: bool = field(default=False, kw_only=True)  # a list of option values (checkboxes, select multiple)
-    min_items: int | None = field(default=None, kw_only=True)
-    max_items: int | None = field(default=None, kw_only=True)
-    visible_if: Rule | None = field(default=None, kw_only=True)  # JSON Logic over the answers (forms.rules)
-    required_if: Rule | None = field(default=None, kw_only=True)
-    hide_known: bool = field(default=False, kw_only=True)  # not asked when trusted metadata knows it
-    save_to_profile: bool = field(default=False, kw_only=True)  # the answer goes back to userMetadata
-    # A file field's: accepted MIME types and extensions (None: any), bytes per file, files.
-    accept: tuple[str, ...] | None = field(default=None, kw_only=True)
-    max_size: int | None = field(default=None, kw_only=True)
-    max_files: int | None = field(default=None, kw_only=True)
-
-
-@dataclass(frozen=True, slots=True)
-class FieldSpec(FieldRules):
-    """A field as the provider wrote it (strings still templated)."""
-
-    label: str
-    default: Any
-    disabled: bool
-    options: tuple[Option, ...]
-    placeholder: str | None
-    help: str | None
-    lock_known: bool | None
-
-
-@dataclass(frozen=True, slots=True)
-class FormSchema:
-    fields: tuple[FieldSpec, ...]
-    title: str | None
-    description: str | None
-    submit_label: str | None
-    lock_known: bool
-    # ``progressive: {fields, max}``: ask at most ``max`` of these profile questions at a time.
-    progressive: tuple[tuple[str, ...], int] | None = None
-    # What the resolver derives from the schema alone, computed once (see forms.resolve).
-    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 _VALIDATOR = _FormSchema()
@@ -349,37 +255,10 @@ def _flatten(messages: Any, raw: Any, path: str = "") -> dict[str, list[str]]:
     return out
 
 
-# WCAG 1.3.5: fields about the user say what they are, so browsers can fill them.
-_AUTOCOMPLETE_BY_NAME = {
-    "email": "email", "emailaddress": "email", "name": "name", "fullname": "name", "firstname": "given-name",
-    "givenname": "given-name", "lastname": "family-name", "familyname": "family-name", "surname": "family-name",
-    "company": "organization", "organization": "organization", "organisation": "organization",
-    "phone": "tel", "telephone": "tel", "tel": "tel", "mobile": "tel", "address": "street-address",
-    "streetaddress": "street-address", "postalcode": "postal-code", "postcode": "postal-code", "zip": "postal-code",
-    "zipcode": "postal-code", "country": "country-name", "city": "address-level2",
-}
-_AUTOCOMPLETE_BY_TYPE = {"email": "email", "tel": "tel", "url": "url"}
-
-
-def autocomplete_for(name: str, ftype: str) -> str | None:
-    if ftype in ("hidden", "checkbox", "checkboxes", "radio", "select", "file"):
-        return None
-    return _AUTOCOMPLETE_BY_NAME.get(name.replace("_", "").replace("-", "").lower()) or _AUTOCOMPLETE_BY_TYPE.get(ftype)
-
-
 def _max_length(f: dict[str, Any]) -> int | None:
     if f.get("maxLength") is not None or f.get("pattern") is None:
         return f.get("maxLength")
     return max(PATTERN_MAX_LENGTH, f.get("minLength") or 0)
-
-
-@dataclass(frozen=True, slots=True)
-class FileCaps:
-    """The operator's limits on every file field (``UPLOAD_MAX_BYTES``,
-    ``UPLOAD_MAX_FILES``): a form's own can only be lower."""
-
-    max_size: int
-    max_files: int
 
 
 def _file_attrs(f: dict[str, Any], caps: FileCaps | None) -> dict[str, Any]:

@@ -16,7 +16,8 @@ import json
 from dataclasses import replace
 from typing import Any
 
-from .schema import FieldSpec, FormSchema, humanize
+from .schema import humanize
+from .spec import FieldSpec, FormSchema
 
 FIELD_TEXTS = ("label", "placeholder", "help", "defaultValue")
 FORM_TEXTS = ("title", "description", "submitLabel")

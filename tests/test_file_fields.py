@@ -7,7 +7,8 @@ import pytest
 
 from forms.errors import SchemaError
 from forms.files import display_name, type_problem
-from forms.schema import FileCaps, load_schema
+from forms.schema import load_schema
+from forms.spec import FileCaps
 
 
 def field(**extra):
