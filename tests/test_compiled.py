@@ -240,3 +240,20 @@ def test_a_new_text_type_is_a_new_shape_and_is_validated():
                 {"fields": [{"name": "a", "label": "A", "defaultValue": "x", "extra": 1}]}):
         with pytest.raises(SchemaError):
             engine.schema_for("f", bad)
+
+
+def test_bounds_equal_but_for_their_sign_or_type_render_apart(app):
+    """0.0 == -0.0 and 1 == 1.0 as dict keys, yet they render apart: found by the
+    property test above (a cached field of max=0.0 was served for max=-0.0)."""
+
+
+    from web.render.pages import form_json
+
+    hidden = Markup("")
+    for bound in (0.0, -0.0, 1, 1.0, 0.0):
+        form = resolve("t", load_schema("t", {"fields": [{"name": "n", "type": "number", "max": bound}]}),
+                       Identity(), app.extensions["prefill"].sensitive)
+        with app.test_request_context("/forms/t"):
+            assert "".join(page_halves(form, False)) == render_form(form, hidden, False)
+            assert f'max="{bound}"' in render_form(form, hidden, False)
+            assert repr(json.loads(form_json(form))["fields"][0]["max"]) == repr(bound)

@@ -42,10 +42,14 @@ TEXT_TYPES = frozenset({"text", "email", "textarea", "tel", "url", "date", "numb
 Parts = tuple[str | int, ...]  # literal text and slot numbers, alternating
 
 
-def _exact(value: Any) -> Any:
+def exact(value: Any) -> Any:
     """A value as a key that keeps its type: ``1``, ``1.0`` and ``True`` are equal
-    in a dict, yet render as "1", "1.0" and "True"."""
-    return None if value is None else (value.__class__, value)
+    in a dict, yet render as "1", "1.0" and "True"; so are ``0.0`` and ``-0.0``."""
+    if value is None:
+        return None
+    if value.__class__ is float:
+        return float, repr(value)
+    return value.__class__, value
 
 
 def _value_is_text(rf: ResolvedField) -> bool:
@@ -55,9 +59,9 @@ def _value_is_text(rf: ResolvedField) -> bool:
 def field_shape(rf: ResolvedField) -> tuple[Any, ...]:
     """Everything of ``rf`` the WTForms path renders other than its free text."""
     return (
-        rf.name, rf.type, rf.required, rf.min_length, rf.max_length, _exact(rf.min), _exact(rf.max), rf.pattern,
+        rf.name, rf.type, rf.required, rf.min_length, rf.max_length, exact(rf.min), exact(rf.max), rf.pattern,
         rf.pattern_message, rf.autocomplete, rf.disabled, rf.options, rf.source, rf.placeholder is None,
-        bool(rf.help), None if _value_is_text(rf) else _exact(rf.value), *_file_shape(rf),
+        bool(rf.help), None if _value_is_text(rf) else exact(rf.value), *_file_shape(rf),
         # Rules are part of the shape (rendered as JSON for the page's script), as
         # are a multi-select and a value the form knows and does not ask.
         rf.multiple, rf.visible_if, rf.required_if, rf.known_hidden,

@@ -198,7 +198,10 @@ def sent_values(form: ResolvedForm, values: dict[str, Any]) -> list[Sent]:
 def form_json(form: ResolvedForm) -> str:
     """The JSON schema API body for ``form``, from memoised per-field fragments."""
     memo = state().fragments
-    parts = [memo.get_or_make(("json", rf), lambda rf=rf: json.dumps(rf.to_json(), separators=(",", ":")))
+    # Keyed by the field (last: fragment_bytes weighs it) and its numbers exactly:
+    # fields equal but for 0.0 and -0.0, or 1 and 1.0, write different JSON.
+    parts = [memo.get_or_make(("json", compiled.exact(rf.min), compiled.exact(rf.max), compiled.exact(rf.value), rf),
+                              lambda rf=rf: json.dumps(rf.to_json(), separators=(",", ":")))
              for rf in form.fields]
     head = json.dumps({"name": form.name, "title": form.title, "description": form.description,
                        "submitLabel": form.submit_label}, separators=(",", ":"))
