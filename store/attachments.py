@@ -76,14 +76,16 @@ class AttachmentStore:
         """Start an upload of at most ``want`` bytes: (id, storage key, the bytes
         it may have), less when the session's budget for the hour has less left;
         :class:`BudgetExceeded` when it has none. The reservation and the count
-        are one transaction, the session's row locked on PostgreSQL, so parallel
-        uploads cannot each see the whole budget."""
+        are one transaction, under the session's row lock (PostgreSQL) or the write
+        lock (SQLite), so parallel uploads cannot each see the whole budget."""
         now = now_ms()
         ident = new_id()
         key = f"{ident[4:6]}/{ident[6:8]}/{ident}"
         with self.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT 1 FROM sessions WHERE token_hash = :h FOR UPDATE"), {"h": session_hash})
+            # A write first: the session's row lock on PostgreSQL, the write lock on
+            # SQLite (whose driver begins the transaction only at a write, so a
+            # count read before it raced a parallel upload's; seen on Python 3.13).
+            conn.execute(text("UPDATE sessions SET last_seen = last_seen WHERE token_hash = :h"), {"h": session_hash})
             used = self._used(conn, session_hash, now)
             allowed = min(want, budget - used)
             if allowed <= 0:
