@@ -21,14 +21,13 @@ from werkzeug.serving import make_server
 
 from app import ROOT, create_app
 from tests.conftest import SECRET, wipe
+from tests.test_form_browser import axe
 from tests.test_widget_browser import LOADED, Site, panel_frame
 
 CHROMIUM = os.environ.get("PREFILL_CHROMIUM", "/usr/bin/chromium")
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 pytestmark = pytest.mark.skipif(
     not shutil.which(CHROMIUM) and os.environ.get("PREFILL_REQUIRE_BROWSER") != "1",
     reason="Chromium not installed (make test installs it)")
-TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 PROVIDERS = "tests.providers_files"
 
 
@@ -103,12 +102,6 @@ def open_page(browser: Any) -> Iterator[Any]:
     yield new
     for ctx in made:
         ctx.close()
-
-
-def axe(page: Any) -> list[tuple[str, list[str]]]:
-    page.add_script_tag(path=str(AXE))
-    found = page.evaluate(f"axe.run(document, {{runOnly: {{type: 'tag', values: {TAGS!r}}}}}).then(r => r.violations)")
-    return [(v["id"], [n["html"][:160] for n in v["nodes"]]) for v in found]
 
 
 def attached(page: Any, field: str, count: int = 1) -> list[str]:
