@@ -8,7 +8,11 @@ ratios of requests/second (above 1.0 Prefill is faster).
     .venv/bin/python bench/gunicorn_bench.py --only subject,users --out /tmp/x.json   # some scenarios
 
 Scenarios (the hand-written side does the same work by hand):
-- repeat: one verified user loads the HTML form again and again;
+- repeat: one verified user (trusted plan "enterprise") loads the HTML form
+  again and again, vs the same page written by hand (``bench/baseline_support.html``);
+- json: the same user loads the form's JSON (``/api/forms/support_ticket``) again
+  and again, vs ``jsonify`` of the same document held in memory, no identity read
+  (``bench/baseline_support.json``): a floor, not a rival;
 - subject: a new ``?subject=`` on every request (the provider's output is new each time);
 - users: a different verified user on every request (none seen twice);
 - submit: a JSON submission with a new Idempotency-Key each, vs marshmallow + one insert
@@ -55,6 +59,7 @@ from store.tokens import hash_token  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "latest-gunicorn.json"
 FORM = {"prefill": "/forms/support_ticket", "baseline": "/form"}
+JSON_FORM = {"prefill": "/api/forms/support_ticket", "baseline": "/json-fixed"}
 SUBMIT = {"prefill": "/api/forms/support_ticket/submissions", "baseline": "/submit"}
 COND_FORM = {"prefill": "/forms/conditional_ticket", "baseline": "/cond-form"}
 COND_SUBMIT = {"prefill": "/api/forms/conditional_ticket/submissions", "baseline": "/cond-submit"}
@@ -62,7 +67,8 @@ COND_BODY = json.dumps({"values": {**BUG_ANSWERS, "subject": "S{i}"}}, separator
 # A scenario: what wrk does (bench/wrk.py), the two apps' paths, a submit's body and tables.
 SUBMIT_TABLES = {"prefill": "submissions", "baseline": "bench_submissions"}
 MODES: dict[str, tuple[str, dict[str, str], str, dict[str, str]]] = {
-    "repeat": ("repeat", FORM, "", {}), "subject": ("subject", FORM, "", {}), "users": ("users", FORM, "", {}),
+    "repeat": ("repeat", FORM, "", {}), "json": ("repeat", JSON_FORM, "", {}),
+    "subject": ("subject", FORM, "", {}), "users": ("users", FORM, "", {}),
     "submit": ("submit", SUBMIT, SUBMIT_BODY, SUBMIT_TABLES),
     "cond-render": ("repeat", COND_FORM, "", {}),
     "cond-submit": ("submit", COND_SUBMIT, COND_BODY, {**SUBMIT_TABLES, "baseline": "bench_cond_submissions"}),
@@ -76,7 +82,8 @@ def free_port() -> int:
 
 
 def seed(url: str, users: int) -> list[str]:
-    """Verified users, each with a live session; returns their bearer tokens."""
+    """Verified users on the enterprise plan (trusted), each with a live
+    session; returns their bearer tokens."""
     engine = make_engine(url)
     migrate(engine)
     now = int(time.time() * 1000)
@@ -88,7 +95,8 @@ def seed(url: str, users: int) -> list[str]:
                           "email TEXT, name TEXT, company TEXT, subject TEXT, priority TEXT, message TEXT)"))
         conn.execute(text(COND_TABLE))
         profile = [{"u": f"bench-{k}", "c": json.dumps({"email": f"u{k}@example.com", "name": f"User {k}"}),
-                    "t": json.dumps({"email": f"u{k}@example.com", "plan": "pro"}), "n": now} for k in range(users)]
+                    "t": json.dumps({"email": f"u{k}@example.com", "plan": "enterprise"}), "n": now}
+                   for k in range(users)]
         conn.execute(text("INSERT INTO users (user_id, claimed, trusted, created_at, updated_at) "
                           "VALUES (:u, :c, :t, :n, :n)"), profile)
         rows = [{"h": hash_token(t), "v": f"v_bench_{k}", "u": f"bench-{k}", "n": now} for k, t in enumerate(tokens)]
@@ -110,7 +118,7 @@ def serve(side: str, url: str, port: int, workers: int) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench-gunicorn", "RATELIMIT_ENABLED": "0",
            "PREFILL_BUILTIN_FORMS": "1", "AUTO_MIGRATE": "0", "LOG_LEVEL": "WARNING",
            "PREFILL_PROVIDER_MODULES": "bench.providers_conditional"}
-    target = "app:create_app()" if side == "prefill" else "bench.baseline_wsgi:app"
+    target = "app:create_app()" if side == "prefill" else "bench.baseline_wsgi:create()"
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
                              "--log-level", "warning", target], cwd=ROOT, env=env, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -190,7 +198,7 @@ def run_backend(label: str, url: str, modes: list[tuple[str, str]], args: Any, w
     results = []
     try:
         started = {side: rss_mib(proc.pid) for side, proc in procs.items()}
-        for form, paths in (("form page", FORM), ("conditional form page", COND_FORM)):
+        for form, paths in (("form page", FORM), ("form JSON", JSON_FORM), ("conditional form page", COND_FORM)):
             sizes = {side: page_bytes(ports[side], paths[side], tokens[0]) for side in ports}
             results.append({"scenario": f"{form} bytes ({label})", **{f"{s}_bytes": v for s, v in sizes.items()}})
             print(f"  {form}: Prefill {sizes['prefill']} bytes, hand-written {sizes['baseline']} bytes")
@@ -230,7 +238,7 @@ def main() -> int:
     if not shutil.which("wrk"):
         print("wrk is not installed (make bench installs it: apt-get install wrk)", file=sys.stderr)
         return 2
-    chosen = [("HTML repeat view", "repeat"), ("HTML new ?subject= each", "subject"),
+    chosen = [("HTML repeat view", "repeat"), ("JSON repeat view", "json"), ("HTML new ?subject= each", "subject"),
             ("HTML new user each", "users"), ("submit, new key each", "submit"),
             ("conditional render, repeat view", "cond-render"), ("conditional submit, new key each", "cond-submit")]
     only = set(args.only.split(",")) if args.only else set(MODES)

@@ -2,7 +2,7 @@
 py-spy samples both workers while wrk loads them, and the stacks are summed
 per function (inclusive and own time, as shares of all samples).
 
-    .venv/bin/python bench/profile.py subject          # or repeat, users, submit, cond-render, cond-submit
+    .venv/bin/python bench/profile.py subject          # or repeat, json, users, submit, cond-render, cond-submit
     .venv/bin/python bench/profile.py submit --pg postgresql+psycopg://postgres@127.0.0.1:5432/test
     .venv/bin/python bench/profile.py cond-submit --side baseline   # the hand-written app's workers
 

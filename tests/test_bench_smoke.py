@@ -1,22 +1,28 @@
 """``make bench-smoke`` in CI: the gunicorn + wrk benchmark runs end to end
 (both apps, every scenario, lost submissions counted). It asserts no speed.
-And the conditional form's two sides check submissions alike, so its
-scenarios compare the same work."""
+The hand-written support page serves Prefill's markup for the same user, and
+the JSON view's fixed document is Prefill's answer, so the repeat views
+compare the same output; and the conditional form's two sides check
+submissions alike, so its scenarios compare the same work."""
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
+from html.parser import HTMLParser
 from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from app import ROOT, create_app
+from bench import baseline_wsgi
 from bench.baseline import create_baseline
 from bench.baseline_conditional import TABLE
+from bench.gunicorn_bench import seed
 from bench.providers_conditional import BUG_ANSWERS
 from store.sessions import hash_token
 
@@ -31,8 +37,8 @@ def test_the_gunicorn_benchmark_runs_and_loses_nothing(tmp_path, postgres_url):
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     results = {r["scenario"]: r for r in json.loads(out.read_text())["results"]}
     submits = [f"{s}, new key each ({db})" for s in ("submit", "conditional submit") for db in ("SQLite", "PostgreSQL")]
-    for name in ("HTML repeat view (SQLite)", "HTML new ?subject= each (SQLite)", "HTML new user each (SQLite)",
-                 "conditional render, repeat view (SQLite)", *submits):
+    for name in ("HTML repeat view (SQLite)", "JSON repeat view (SQLite)", "HTML new ?subject= each (SQLite)",
+                 "HTML new user each (SQLite)", "conditional render, repeat view (SQLite)", *submits):
         row = results[name]
         assert row["prefill_rps"] > 0 and row["baseline_rps"] > 0 and row["ratio"] > 0
         assert row["prefill_errors"] == 0 and row["baseline_errors"] == 0, row
@@ -41,6 +47,75 @@ def test_the_gunicorn_benchmark_runs_and_loses_nothing(tmp_path, postgres_url):
         assert row["prefill_acked"] > 0 and row["prefill_lost"] == 0 and row["baseline_lost"] == 0, row
         assert row["prefill_stored"] >= row["prefill_acked"]
     assert results["worker RSS MiB (SQLite)"]["prefill_rss_mib"]
+    for name in ("form page bytes (SQLite)", "form JSON bytes (SQLite)"):  # the same output, near enough
+        row = results[name]
+        assert abs(row["prefill_bytes"] - row["baseline_bytes"]) <= 0.02 * row["prefill_bytes"], row
+
+
+@pytest.fixture(scope="module")
+def support_sides(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Prefill and the gunicorn bench's hand-written app on one database seeded
+    by the bench (enterprise users); user 1 is moved to another plan."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('bench') / 'support.sqlite3'}"
+    tokens = seed(url, 2)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("""UPDATE users SET trusted = '{"email": "u1@example.com", "plan": "pro"}' """
+                          "WHERE user_id = 'bench-1'"))
+    engine.dispose()
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "x", "RATELIMIT_ENABLED": False,
+                      "PREFILL_BUILTIN_FORMS": True, "GC_FREEZE_EVERY": 0})
+    yield app.test_client(use_cookies=False), baseline_wsgi.create(url).test_client(use_cookies=False), tokens
+    app.extensions["prefill"].db.dispose()
+
+
+def normalized(page: str) -> str:
+    """Without what differs on every request (csrf_token, form_key) and the asset versions."""
+    page = re.sub(r'(name="(?:csrf_token|form_key)" value=")[^"]+"', r'\1…"', page)
+    return re.sub(r"\?v=[0-9a-f]+", "", page)
+
+
+class Tags(HTMLParser):
+    """(tag, attributes) of each start tag, in order."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, list[tuple[str, str | None]]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, attrs))
+
+
+def tags(page: str) -> list[tuple[str, list[tuple[str, str | None]]]]:
+    parser = Tags()
+    parser.feed(page)
+    return parser.tags
+
+
+@pytest.mark.parametrize(("user", "query"), [(0, ""), (0, "?subject=Printer%20%3Cb%3Eon%20fire"), (1, "")],
+                         ids=["enterprise", "enterprise with a subject", "pro"])
+def test_the_hand_written_support_page_is_prefills(support_sides, user, query):
+    prefill, baseline, tokens = support_sides
+    auth = {"Authorization": f"Bearer {tokens[user]}"}
+    ours = prefill.get("/forms/support_ticket" + query, headers=auth)
+    theirs = baseline.get("/form" + query, headers=auth)
+    assert ours.status_code == theirs.status_code == 200
+    a, b = normalized(ours.get_data(as_text=True)), normalized(theirs.get_data(as_text=True))
+    # The same fields in the same order, with the same attributes (rules, options, ARIA) …
+    assert tags(a) == tags(b)
+    # … and the same bytes: text, badges, help, limits, scripts.
+    assert a == b
+    options = re.findall(r'<option[^>]* value="(\w*)"', a)
+    assert options[-3:] == (["critical", "high", "normal"] if user == 0 else ["high", "normal", "low"])
+    assert 'id="email-source">From your account<' in a and 'id="name-source">From your sign-in<' in a
+
+
+def test_the_fixed_json_is_prefills_answer(support_sides):
+    prefill, baseline, tokens = support_sides
+    ours = prefill.get("/api/forms/support_ticket", headers={"Authorization": f"Bearer {tokens[0]}"})
+    fixed = json.loads((ROOT / "bench" / "baseline_support.json").read_text())
+    assert ours.status_code == 200 and ours.json == fixed
+    assert baseline.get("/json-fixed").json == fixed
 
 
 BILLING = {"subject": "s", "category": "billing", "invoice": "I-1", "message": "m"}
