@@ -194,6 +194,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from web.plumbing.cors import cors_headers, preflight_or_refuse
     from web.plumbing.errors import register_error_handlers
     from web.plumbing.headers import security_headers
+    from web.plumbing.hooks import fuse_hooks
     from web.plumbing.limits import init_limits
     from web.plumbing.logs import configure_logging, init_logging
     from web.render.assets import init_static
@@ -252,8 +253,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         attachments=AttachmentStore(db),
     )
 
-    app.before_request(preflight_or_refuse)  # first: a foreign origin gets nothing else
-    if cfg["DB_DEADLINE_S"] > 0:
+    init_logging(app)  # first: every answer, a refusal too, carries its request id
+    app.before_request(preflight_or_refuse)  # then: a foreign origin gets nothing else
+    if cfg["DB_DEADLINE_S"] > 0 and db.dialect.name != "sqlite":  # it bounds PostgreSQL's waits (store.pgconn)
         app.before_request(lambda: deadline.start(cfg["DB_DEADLINE_S"]))
         app.teardown_request(lambda _exc: deadline.clear())
     for bp in (api.bp, adhoc.bp, html.bp, widget.bp, theme.bp, admin.bp, health.bp, openapi.bp, uploads.bp):
@@ -266,16 +268,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if cfg["PREFILL_DEV"]:
         app.register_blueprint(devtools.bp)
     app.extensions["prefill"].limiter = init_limits(app)
-    init_logging(app)
     register_error_handlers(app)
     app.after_request(set_session_cookie)
     app.after_request(cors_headers)
-    app.after_request(security_headers)
+    app.after_request(security_headers(app))
 
     from cli import register_cli
 
     register_cli(app)
-    init_collector(app)  # last: it freezes what creating the app made
+    init_collector(app)  # last but one: it freezes what creating the app made
+    fuse_hooks(app)
     return app
 
 

@@ -61,6 +61,9 @@ class Identity:
     # The reader's language ("de"): from userMetadata.locale/language, then the
     # session metadata's; the web layer adds Accept-Language (``with_locale``).
     locale: str | None = None
+    # with_locale's answers: one request after another reads the same identity
+    # in the same language, and the copy would be made again each time.
+    _readings: dict[str, Identity] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     @classmethod
     def build(
@@ -92,9 +95,14 @@ class Identity:
     def with_locale(self, locale: str) -> Identity:
         """The same identity read in ``locale``: its cache keys say so, since a
         provider may localise its labels by ``user.locale``."""
-        return replace(self, locale=locale,
-                       cache_key=None if self.cache_key is None else (self.cache_key, locale),
-                       content_key=None if self.content_key is None else (self.content_key, locale))
+        found = self._readings.get(locale)
+        if found is None:
+            found = replace(self, locale=locale,
+                            cache_key=None if self.cache_key is None else (self.cache_key, locale),
+                            content_key=None if self.content_key is None else (self.content_key, locale))
+            if len(self._readings) < 8:  # bounded: a handful of languages
+                self._readings[locale] = found
+        return found
 
     @property
     def is_identified(self) -> bool:

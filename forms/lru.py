@@ -20,12 +20,12 @@ _MISSING: Any = object()
 
 
 def text_bytes(value: Any) -> int:
-    """The bytes of every string in ``value``, a string or nested tuples of them
-    (cache keys: fingerprints and identities' stored JSON texts)."""
+    """The bytes of every string (str or bytes) in ``value``, a string or nested
+    tuples of them (cache keys: fingerprints and identities' stored JSON texts)."""
     held, stack = 0, [value]
     while stack:
         part = stack.pop()
-        if isinstance(part, str):
+        if isinstance(part, (str, bytes)):
             held += getsizeof(part)
         elif isinstance(part, tuple):
             stack.extend(part)

@@ -21,6 +21,7 @@ from forms.lru import LRU, text_bytes
 
 from .db import now_ms
 from .session_change import _LOAD, METADATA_MAX_BYTES, SessionChange, SessionRow, lock, upsert_profile, was_rotated
+from .threadreads import thread_reads
 from .tokens import VISITOR_ID_MAX, VisitorIds, hash_token, new_session_token
 
 __all__ = ["METADATA_MAX_BYTES", "VISITOR_ID_MAX", "SessionRow", "SessionStore", "hash_token"]
@@ -45,6 +46,12 @@ class SessionStore:
         # one indexed primary-key lookup, none of the ORM/Core result machinery.
         mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
         self._load_sql = str(_LOAD).replace(":yes", mark).replace(":h", mark)
+        self._thread_reads = thread_reads(self.read_engine)
+
+    def close(self) -> None:
+        """Release the connections this store holds outside the engines' pools."""
+        if self._thread_reads is not None:
+            self._thread_reads.close()
 
     # -- reads -------------------------------------------------------------
     def load(self, token: str) -> SessionRow | None:
@@ -76,6 +83,11 @@ class SessionStore:
             return was_rotated(conn, hash_token(token))
 
     def _fetch(self, token_hash: str, retry: bool = True) -> Any:
+        if self._thread_reads is not None and retry:
+            try:
+                return self._thread_reads.fetchone(self._load_sql, (True, token_hash))
+            except self._thread_reads.errors:
+                pass  # once more on a pooled connection, which says what failed
         try:
             raw = self.read_engine.raw_connection()
         except (DBAPIError, TimeoutError, self.read_engine.dialect.loaded_dbapi.Error):

@@ -87,6 +87,7 @@ def make_app(db_url: str) -> Iterator[Callable[..., Any]]:
 
     yield factory
     for app in built:
+        app.extensions["prefill"].sessions.close()
         app.extensions["prefill"].db.dispose()
         app.extensions["prefill"].sessions.read_engine.dispose()
 

@@ -98,8 +98,15 @@ def ensure_session() -> SessionRow:
 
 
 def raw_identity() -> Identity:
-    """The session's identity as stored (no request language)."""
-    return state().sessions.identity(current_session())
+    """The session's identity as stored (no request language), made once per
+    request for its session: the view, the language and the limits all ask."""
+    row = current_session()
+    memo = g.get("prefill_identity")
+    if memo is not None and memo[0] is row:
+        return memo[1]  # type: ignore[no-any-return]
+    identity = state().sessions.identity(row)
+    g.prefill_identity = (row, identity)  # a sign-in in this request gives another row, so another identity
+    return identity
 
 
 def csrf_token(row: SessionRow) -> str:

@@ -17,6 +17,7 @@ import io
 from collections.abc import Callable, Iterable
 from typing import Any
 
+_NO_BODY = frozenset({"GET", "HEAD", "OPTIONS"})
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
@@ -30,7 +31,10 @@ class ChunkedBodyLimit:
         if environ.get("CONTENT_TYPE", "").lower().startswith("multipart/form-data") and environ.get(
                 "wsgi.input_terminated"):
             return self.app(environ, start_response)
-        if chunked or (not environ.get("CONTENT_LENGTH") and environ.get("wsgi.input_terminated")):
+        # A server that de-chunks may drop the header and say so by ``wsgi.input_terminated``
+        # alone; that is read for a method with a body (a GET's would be ignored: no read per view).
+        if chunked or (not environ.get("CONTENT_LENGTH") and environ.get("wsgi.input_terminated")
+                       and environ.get("REQUEST_METHOD") not in _NO_BODY):
             data = environ["wsgi.input"].read(self.limit + 1)
             environ["wsgi.input"] = io.BytesIO(data)
             environ["CONTENT_LENGTH"] = str(len(data))  # limit + 1 when too long: werkzeug's 413

@@ -17,6 +17,7 @@ ALLOW_METHODS = "GET, POST"
 ALLOW_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-Request-Id"
 EXPOSE_HEADERS = "Deprecation, Retry-After, X-Request-Id"
 MAX_AGE = "600"
+PRIVATE_VARY = "Cookie, Authorization"  # what web.views.api.private sets
 
 
 def _is_api() -> bool:
@@ -29,7 +30,7 @@ def preflight_or_refuse() -> Response | None:
     """Before any API view: answer a preflight, refuse a foreign origin (403)."""
     if not _is_api():
         return None
-    origin = request.headers.get("Origin")
+    origin = request.environ.get("HTTP_ORIGIN")
     if origin is None:
         return None  # not a cross-origin browser request: server to server, or same-origin GET
     if not is_allowed(origin):
@@ -47,8 +48,12 @@ def cors_headers(response: Response) -> Response:
     """After every API answer, errors included, so the widget can read them."""
     if not _is_api():
         return response
-    response.vary.add("Origin")
-    origin = request.headers.get("Origin")
+    vary = response.headers.get("Vary")
+    if vary is None or vary == PRIVATE_VARY:  # the usual answers: no header to parse
+        response.headers["Vary"] = "Origin" if vary is None else PRIVATE_VARY + ", Origin"
+    else:
+        response.vary.add("Origin")
+    origin = request.environ.get("HTTP_ORIGIN")
     if origin is not None and is_allowed(origin):
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS

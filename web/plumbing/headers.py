@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from functools import lru_cache
+from typing import Any
 
-from flask import current_app
+from flask import Flask
 from werkzeug.wrappers import Response
 
 
@@ -34,17 +36,30 @@ def frame_ancestors(configured: str, widget_origins: list[str]) -> str:
     return _ancestors(configured, tuple(widget_origins))
 
 
-def security_headers(response: Response) -> Response:
-    """After every request: an HTML answer (a form, a thanks page, a 404 or a
-    500 page alike) gets the CSP with ``frame-ancestors``, ``nosniff`` and a
-    referrer policy, and is never cached by a shared cache. A header the view
-    set itself is kept."""
-    if not response.headers.get("Content-Type", "").startswith("text/html"):
-        return response
-    have = {key.lower() for key, _ in response.headers.items()}
-    cfg = current_app.config
+def page_headers(cfg: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The headers every HTML answer gets under this configuration."""
     logo = cfg.get("BRAND_LOGO_URL") or ""
     images = " " + "/".join(logo.split("/")[:3]) if logo.startswith(("https://", "http://")) else ""
-    headers = _headers(frame_ancestors(cfg["FRAME_ANCESTORS"], cfg["WIDGET_ORIGINS"]), images)
-    response.headers.extend([(k, v) for k, v in headers if k.lower() not in have])
-    return response
+    return _headers(frame_ancestors(cfg["FRAME_ANCESTORS"], cfg["WIDGET_ORIGINS"]), images)
+
+
+def security_headers(app: Flask) -> Callable[[Response], Response]:
+    """The after-request step: an HTML answer (a form, a thanks page, a 404 or
+    a 500 page alike) gets the CSP with ``frame-ancestors``, ``nosniff`` and a
+    referrer policy, and is never cached by a shared cache. A header the view
+    set itself is kept. The headers are made once, from the app's settings."""
+    wanted = page_headers(app.config)
+    names = tuple((key, key.lower()) for key, _ in wanted)
+
+    def add_security_headers(response: Response) -> Response:
+        headers = response.headers
+        if not headers.get("Content-Type", "").startswith("text/html"):
+            return response
+        if len(headers) > 2:  # more than a page's own Content-Type and Content-Length: the view's may be here
+            have = {key.lower() for key, _ in headers.items()}
+            headers.extend([pair for pair, (_, low) in zip(wanted, names, strict=True) if low not in have])
+        else:
+            headers.extend(wanted)
+        return response
+
+    return add_security_headers

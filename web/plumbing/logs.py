@@ -70,7 +70,7 @@ def _start() -> None:
 
 
 def _finish(response: Response) -> Response:
-    response.headers["X-Request-Id"] = g.get("request_id", "")
+    response.headers.add("X-Request-Id", g.get("request_id", ""))  # only this step sets it: no scan to replace
     return response
 
 

@@ -34,6 +34,8 @@ def _identity() -> Identity | None:
 def _accepted() -> str:
     """The first of ``Accept-Language`` (by quality) we speak, by primary tag:
     "de-CH, en;q=0.5" is German (werkzeug's best_match would pick the exact "en")."""
+    if not request.environ.get("HTTP_ACCEPT_LANGUAGE"):
+        return DEFAULT  # no header: nothing to parse
     for tag, quality in request.accept_languages:  # sorted, best first
         primary = tag.replace("_", "-").split("-", 1)[0].lower()
         if quality > 0 and primary in LANGUAGES:

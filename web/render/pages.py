@@ -28,12 +28,15 @@ from web.render.i18n import request_locale, translate
 from web.render.theme import page_theme
 from web.state import state
 
+_CSRF_INPUT = Markup('<input type="hidden" name="csrf_token" value="')
+_KEY_INPUT = Markup('"><input type="hidden" name="form_key" value="')
+_INPUT_END = Markup('">')
+
 
 def hidden_inputs(csrf: str, form_key: str) -> Markup:
     """The per-view inputs: the session's CSRF token, and a key naming this one
     intent to send the form (a double post or a retry stores one submission)."""
-    return Markup('<input type="hidden" name="csrf_token" value="{}">'
-                  '<input type="hidden" name="form_key" value="{}">').format(csrf, form_key)
+    return _CSRF_INPUT + csrf + _KEY_INPUT + form_key + _INPUT_END  # Markup + str escapes the str
 
 
 def schema_input(schema: dict[str, Any] | None) -> Markup:

@@ -20,6 +20,7 @@ from store.sessions import SessionRow
 from web.identity.current import current_identity
 from web.identity.session import change_session, current_session, ensure_session, start_session
 from web.identity.verify import check_user_hash, verify_identity_token
+from web.plumbing.cors import PRIVATE_VARY
 from web.plumbing.origins import check_state_change
 from web.render.pages import cached_page, form_json
 from web.schemas import bodies
@@ -42,9 +43,12 @@ def resolve_for_request(name: str, args: dict[str, str] | None = None) -> Resolv
     return state().engine.resolve(name, form_args() if args is None else args, current_identity())
 
 
+PRIVATE_JSON = (("Content-Type", "application/json"), ("Cache-Control", "private, no-store"), ("Vary", PRIVATE_VARY))
+
+
 def private(response: Response) -> Response:
     response.headers["Cache-Control"] = "private, no-store"
-    response.headers["Vary"] = "Cookie, Authorization"
+    response.headers["Vary"] = PRIVATE_VARY
     return response
 
 
@@ -253,7 +257,7 @@ def list_forms() -> Response:
 def get_form(name: str) -> Response:
     form = resolve_for_request(name)
     (body,) = cached_page(form, "json", lambda: (form_json(form),))
-    return private(Response(body, mimetype="application/json"))
+    return Response(body, headers=PRIVATE_JSON)  # private()'s headers, given whole
 
 
 # -- submissions -------------------------------------------------------------

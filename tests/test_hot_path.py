@@ -1,0 +1,192 @@
+"""What every request does, made cheaper (issue 19) without changing what it
+means: the provider output's cache key, the fused hooks, the per-thread
+identity read on SQLite, the memoised localized identity, the body check."""
+
+from __future__ import annotations
+
+import io
+import math
+import threading
+
+import pytest
+
+from forms.engine import _fingerprint
+from forms.errors import SchemaError
+from forms.identity import Identity
+
+
+# -- the provider output's cache key ----------------------------------------
+@pytest.mark.parametrize("a, b", [
+    (1, 1.0), (1, True), (0, False), (0.0, -0.0), ([1, 2], (1, 2)), ("1", 1), (None, "null"),
+    ({"a": 1, "b": 2}, {"b": 2, "a": 1}), ("é", "e\u0301"), ([], {}), ("", None),
+])
+def test_outputs_that_differ_never_share_a_key(a, b):
+    assert _fingerprint("p", {"x": a}) != _fingerprint("p", {"x": b})
+
+
+def test_equal_outputs_share_a_key_whatever_their_strings_identity():
+    made = "".join(["lab", "el"])  # equal to, but not the same object as, the literal
+    assert made is not "label"  # noqa: F632
+    assert _fingerprint("p", {"fields": [{"label": made}]}) == _fingerprint("p", {"fields": [{"label": "label"}]})
+
+
+def test_what_marshal_cannot_write_keys_by_its_json_text():
+    class Fields(dict):
+        pass
+
+    key = _fingerprint("p", Fields(fields=[]))
+    assert key == '{"fields":[]}'  # a str: never equal to a marshal key (bytes)
+    assert key != _fingerprint("p", {"fields": []})
+
+
+@pytest.mark.parametrize("bad", [math.nan, {1, 2}, b"bytes", 1j])
+def test_an_output_json_cannot_hold_is_still_a_schema_error(make_app, bad):
+    app = make_app()
+    engine = app.extensions["prefill"].engine
+    with pytest.raises(SchemaError):
+        engine.schema_for("p", {"fields": [{"name": "a", "defaultValue": bad}]})
+    with pytest.raises(SchemaError):  # and again: nothing was cached
+        engine.schema_for("p", {"fields": [{"name": "a", "defaultValue": bad}]})
+
+
+def test_visitor_id_templates_are_still_found_in_the_key(make_app):
+    """A form that templates {{visitorId}} resolves per visitor, not per content
+    (two visitors with the same data share a content key)."""
+    engine = make_app().extensions["prefill"].engine
+    same = {"cache_key": None, "content_key": ("same",), "user_id": "u"}
+    one = Identity(visitor_id="v_one", **{**same, "cache_key": ("v_one", "same")})
+    two = Identity(visitor_id="v_two", **{**same, "cache_key": ("v_two", "same")})
+    greeting = [engine.resolve("templated", {}, who).fields[0].value for who in (one, two)]
+    assert greeting[0].endswith("(u, v_one)") and greeting[1].endswith("(u, v_two)")
+
+
+# -- fused hooks ------------------------------------------------------------
+def test_the_app_wide_hooks_are_one_each_way(app):
+    assert len(app.before_request_funcs[None]) == 1
+    assert len(app.after_request_funcs[None]) == 1
+
+
+def test_a_refused_origin_still_gets_its_request_id_and_no_view(make_app):
+    app = make_app(WIDGET_ORIGINS="https://shop.example")
+    client = app.test_client()
+    r = client.get("/api/forms/support_ticket", headers={"Origin": "https://evil.example"})
+    assert r.status_code == 403 and r.json["error"]["code"] == "origin_not_allowed"
+    assert len(r.headers["X-Request-Id"]) == 32  # the request-id step runs before the refusal now
+    assert "Access-Control-Allow-Origin" not in r.headers
+    ok = client.get("/api/forms/support_ticket", headers={"Origin": "https://shop.example"})
+    assert ok.headers["Access-Control-Allow-Origin"] == "https://shop.example"
+    assert ok.headers["Vary"] == "Cookie, Authorization, Origin"
+    assert ok.headers["Cache-Control"] == "private, no-store"
+
+
+def test_a_page_keeps_the_csp_a_view_set_itself(make_app):
+    app = make_app()
+
+    @app.get("/own-csp")
+    def own():  # a view's own header wins over the default one
+        return "<p>x</p>", 200, {"Content-Security-Policy": "default-src 'none'", "Content-Type": "text/html"}
+
+    r = app.test_client().get("/own-csp")
+    assert r.headers.getlist("Content-Security-Policy") == ["default-src 'none'"]
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    page = app.test_client().get("/forms/support_ticket")
+    assert "frame-ancestors 'self'" in page.headers["Content-Security-Policy"]
+
+
+# -- the identity read ------------------------------------------------------
+def _identify(client, user_id, **meta):
+    token = client.post("/api/session").json["sessionToken"]
+    h = {"Authorization": f"Bearer {token}"}
+    assert client.post("/api/identify", json={"userId": user_id, "userMetadata": meta}, headers=h).status_code == 200
+    return h
+
+
+def test_a_change_by_another_instance_is_seen_at_the_next_read(make_app, db_url):
+    """Two apps on one database (two workers): the first's thread keeps its
+    connection; what the second commits is read by the first's next request."""
+    one, two = make_app(), make_app()
+    h = _identify(one.test_client(), "u1", name="Ann")
+    assert one.test_client().get("/api/me", headers=h).json["userMetadata"]["name"] == "Ann"
+    assert two.test_client().post("/api/user", json={"userId": "u1", "name": "Bea"},
+                                  headers=h).status_code == 200
+    assert one.test_client().get("/api/me", headers=h).json["userMetadata"]["name"] == "Bea"
+    assert two.test_client().post("/api/reset", headers=h).status_code == 200
+    assert one.test_client().get("/api/me", headers=h).json["userId"] is None
+    if db_url.startswith("sqlite"):
+        assert one.extensions["prefill"].sessions._thread_reads is not None
+
+
+def test_each_thread_reads_on_its_own_connection_and_a_broken_one_is_replaced(make_app, db_url):
+    if not db_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL reads through its pool")
+    app = make_app()
+    client = app.test_client()
+    h = _identify(client, "u1", name="Ann")
+    reads = app.extensions["prefill"].sessions._thread_reads
+    client.get("/api/me", headers=h)
+    mine = reads._local.conn
+    seen = []
+
+    def other() -> None:
+        seen.append(app.test_client().get("/api/me", headers=h).json["userId"])
+        seen.append(reads._local.conn)
+
+    worker = threading.Thread(target=other)
+    worker.start()
+    worker.join()
+    assert seen[0] == "u1" and seen[1] is not mine
+    mine.close()  # broken under this thread: the read still answers, then a new connection is used
+    assert client.get("/api/me", headers=h).json["userId"] == "u1"
+    assert client.get("/api/me", headers=h).json["userId"] == "u1"
+    assert reads._local.conn is not mine
+    reads.close()
+    assert client.get("/api/me", headers=h).json["userId"] == "u1"
+
+
+def test_a_memory_database_reads_through_the_pool():
+    from store.db import make_engine
+    from store.threadreads import thread_reads
+
+    assert thread_reads(make_engine("sqlite://")) is None
+    assert thread_reads(make_engine("sqlite:///file:x?mode=memory&cache=shared&uri=true")) is None
+
+
+# -- the reader's language --------------------------------------------------
+def test_a_localized_identity_is_made_once_per_language():
+    who = Identity(user_id="u", cache_key=("k",), content_key=("c",))
+    de = who.with_locale("de")
+    assert who.with_locale("de") is de and de.cache_key == (("k",), "de") and de.content_key == (("c",), "de")
+    assert who.with_locale("fr") is not de and who.with_locale("fr").locale == "fr"
+    for n in range(20):  # bounded
+        who.with_locale(f"x{n}")
+    assert len(who._readings) == 8
+    assert who == Identity(user_id="u")  # the memo takes no part in equality
+
+
+def test_accept_language_still_chooses_the_page_language(client):
+    page = client.get("/forms/support_ticket", headers={"Accept-Language": "de-CH, en;q=0.5"})
+    assert '<html lang="de">' in page.get_data(as_text=True)
+    assert '<html lang="en">' in client.get("/forms/support_ticket").get_data(as_text=True)
+
+
+# -- the body check ---------------------------------------------------------
+def test_a_get_body_is_not_read_but_a_post_without_length_is(app):
+    from web.plumbing.bodysize import ChunkedBodyLimit
+
+    seen = {}
+
+    def inner(environ, start_response):
+        seen["input"] = environ["wsgi.input"]
+        seen["length"] = environ.get("CONTENT_LENGTH")
+        return []
+
+    limit = ChunkedBodyLimit(inner, 10)
+    body = io.BytesIO(b"x" * 50)
+    limit({"REQUEST_METHOD": "GET", "wsgi.input": body, "wsgi.input_terminated": True}, None)
+    assert seen["input"] is body and body.tell() == 0
+    limit({"REQUEST_METHOD": "POST", "wsgi.input": body, "wsgi.input_terminated": True}, None)
+    assert seen["input"] is not body and seen["length"] == "11"  # limit + 1: werkzeug's 413
+    chunked = io.BytesIO(b"y" * 5)
+    limit({"REQUEST_METHOD": "GET", "HTTP_TRANSFER_ENCODING": "chunked", "wsgi.input": chunked,
+           "wsgi.input_terminated": True}, None)
+    assert seen["length"] == "5"  # a chunked GET is still bounded
