@@ -51,6 +51,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import text  # noqa: E402
 
 from bench.baseline_conditional import TABLE as COND_TABLE  # noqa: E402
+from bench.baseline_support import bench_profile  # noqa: E402
 from bench.load import rss_mib  # noqa: E402
 from bench.providers_conditional import BUG_ANSWERS  # noqa: E402
 from bench.wrk import LUA, SUBMIT_BODY, wrk  # noqa: E402
@@ -82,8 +83,9 @@ def free_port() -> int:
 
 
 def seed(url: str, users: int) -> list[str]:
-    """Verified users on the enterprise plan (trusted), each with a live
-    session; returns their bearer tokens."""
+    """Verified users on the enterprise plan (trusted; their profiles are
+    :func:`bench.baseline_support.bench_profile`'s), each with a live session;
+    returns their bearer tokens."""
     engine = make_engine(url)
     migrate(engine)
     now = int(time.time() * 1000)
@@ -94,9 +96,8 @@ def seed(url: str, users: int) -> list[str]:
         conn.execute(text("CREATE TABLE IF NOT EXISTS bench_submissions (id VARCHAR(40) PRIMARY KEY, "
                           "email TEXT, name TEXT, company TEXT, subject TEXT, priority TEXT, message TEXT)"))
         conn.execute(text(COND_TABLE))
-        profile = [{"u": f"bench-{k}", "c": json.dumps({"email": f"u{k}@example.com", "name": f"User {k}"}),
-                    "t": json.dumps({"email": f"u{k}@example.com", "plan": "enterprise"}), "n": now}
-                   for k in range(users)]
+        profile = [{"u": f"bench-{k}", "c": json.dumps(claimed), "t": json.dumps(trusted), "n": now}
+                   for k, (claimed, trusted) in enumerate(map(bench_profile, range(users)))]
         conn.execute(text("INSERT INTO users (user_id, claimed, trusted, created_at, updated_at) "
                           "VALUES (:u, :c, :t, :n, :n)"), profile)
         rows = [{"h": hash_token(t), "v": f"v_bench_{k}", "u": f"bench-{k}", "n": now} for k, t in enumerate(tokens)]

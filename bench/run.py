@@ -18,8 +18,12 @@ Scenarios:
 - conditional submit: a valid bug report to it (six of the twelve shown), a
   new Idempotency-Key each, vs the same checks written by hand, a read of the
   user (the locked email) and one insert.
-Baselines: "static" renders the same fields from an in-memory dict (no
-identity at all); "+ DB read" also reads the user's row per request.
+The users are verified users on the enterprise plan, as in the gunicorn bench
+(``bench.baseline_support.bench_profile``). The hand-written side
+(``bench/baseline.py``) serves the same page as Prefill's support form, and on
+``/json`` the same document as its JSON, built per request from the user's data.
+Baselines: "static" takes user 0's data from an in-memory dict (no identity
+read at all); "+ DB read" also reads the user's row per request.
 """
 
 from __future__ import annotations
@@ -40,11 +44,24 @@ from sqlalchemy import text
 from app import create_app
 from bench.baseline import create_baseline
 from bench.baseline_conditional import TABLE as COND_TABLE
+from bench.baseline_support import bench_profile
 from bench.providers_conditional import BUG_ANSWERS
 from store.db import make_engine
 from store.sessions import hash_token
 
 USERS = 3000  # > requests per round, so a round never meets a user twice
+
+
+def seed_users(sessions, count: int) -> list[str]:
+    """Verified enterprise users with a stored profile, as after identify (user
+    ``i`` has ``bench_profile(i)``); returns their session tokens."""
+    tokens = []
+    for i in range(count):
+        token, row = sessions.create()
+        with sessions.change(row) as tx:
+            tx.identify(f"user-{i}", *bench_profile(i), True)
+        tokens.append(token)
+    return tokens
 
 
 def rate(client, path: str, cookies, n: int) -> float:
@@ -96,15 +113,8 @@ def main() -> None:
     cold = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "ENGINE_CACHE_SIZE": 0, "RATELIMIT_ENABLED": False,
                        "PREFILL_BUILTIN_FORMS": True})
     sessions, db = warm.extensions["prefill"].sessions, warm.extensions["prefill"].db
-    tokens = []
-    for i in range(USERS):  # verified users with a stored profile, as after identify
-        token, row = sessions.create()
-        with sessions.change(row) as tx:
-            tx.identify(f"user-{i}", {"email": f"user{i}@example.com", "name": "Ann", "company": "Acme",
-                                      "plan": "pro"}, {}, True)
-        tokens.append(token)
-    with db.begin() as conn:  # the baseline's hand-written lookup reads the same claims
-        conn.execute(text("UPDATE sessions SET claimed = '{\"email\": \"ann@example.com\", \"name\": \"Ann\"}'"))
+    tokens = seed_users(sessions, USERS)
+    with db.begin() as conn:
         conn.execute(text(COND_TABLE))
 
     one_prefill = itertools.repeat(f"prefill_session={tokens[0]}")

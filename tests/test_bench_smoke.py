@@ -2,8 +2,9 @@
 (both apps, every scenario, lost submissions counted). It asserts no speed.
 The hand-written support page serves Prefill's markup for the same user, and
 the JSON view's fixed document is Prefill's answer, so the repeat views
-compare the same output; and the conditional form's two sides check
-submissions alike, so its scenarios compare the same work."""
+compare the same output; so do the in-process bench's baseline (bench/run.py)
+page and JSON, static and read per request; and the conditional form's two
+sides check submissions alike, so its scenarios compare the same work."""
 
 from __future__ import annotations
 
@@ -22,8 +23,10 @@ from app import ROOT, create_app
 from bench import baseline_wsgi
 from bench.baseline import create_baseline
 from bench.baseline_conditional import TABLE
+from bench.baseline_support import bench_profile, support_json
 from bench.gunicorn_bench import seed
 from bench.providers_conditional import BUG_ANSWERS
+from bench.run import seed_users
 from store.sessions import hash_token
 
 needs_wrk = pytest.mark.skipif(not shutil.which("wrk"), reason="wrk not installed (make test installs it)")
@@ -116,6 +119,50 @@ def test_the_fixed_json_is_prefills_answer(support_sides):
     fixed = json.loads((ROOT / "bench" / "baseline_support.json").read_text())
     assert ours.status_code == 200 and ours.json == fixed
     assert baseline.get("/json-fixed").json == fixed
+    assert support_json(*bench_profile(0), None) == fixed  # what the in-process baseline builds for user 0
+
+
+@pytest.fixture(scope="module")
+def run_sides(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Prefill and the in-process bench's baseline, static and reading the
+    user's row per request, on a database seeded as bench/run.py seeds it;
+    user 1 is moved to another plan with no trusted email."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('bench') / 'run.sqlite3'}"
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False,
+                      "PREFILL_BUILTIN_FORMS": True, "GC_FREEZE_EVERY": 0})
+    tokens = seed_users(app.extensions["prefill"].sessions, 2)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("""UPDATE users SET trusted = '{"plan": "pro"}' WHERE user_id = 'user-1'"""))
+    yield (app.test_client(use_cookies=False), create_baseline().test_client(use_cookies=False),
+           create_baseline(engine).test_client(use_cookies=False), tokens)
+    engine.dispose()
+    app.extensions["prefill"].db.dispose()
+
+
+@pytest.mark.parametrize(("mode", "user", "query"), [("static", 0, "?subject=Hi"), ("DB read", 0, "?subject=Hi"),
+                                                     ("DB read", 0, ""), ("DB read", 1, "?subject=Hi")],
+                         ids=["static", "DB read", "DB read without a subject", "DB read, pro user"])
+def test_the_in_process_baseline_serves_prefills_page_and_json(run_sides, mode, user, query):
+    prefill, static, per_request, tokens = run_sides
+    baseline = static if mode == "static" else per_request
+    ours = {"Cookie": f"prefill_session={tokens[user]}"}
+    theirs = {} if mode == "static" else {"Cookie": f"bench={hash_token(tokens[user])}"}
+    a = prefill.get("/forms/support_ticket" + query, headers=ours)
+    b = baseline.get("/form" + query, headers=theirs)
+    assert a.status_code == b.status_code == 200
+    page, hand_written = normalized(a.get_data(as_text=True)), normalized(b.get_data(as_text=True))
+    assert tags(page) == tags(hand_written)
+    assert page == hand_written
+    assert len(re.findall(r'<div class="field ', page)) == 11
+    options = re.findall(r'<option[^>]* value="(\w*)"', page)
+    assert options[-3:] == (["critical", "high", "normal"] if user == 0 else ["high", "normal", "low"])
+    a = prefill.get("/api/forms/support_ticket" + query, headers=ours)
+    b = baseline.get("/json" + query, headers=theirs)
+    assert a.status_code == b.status_code == 200
+    assert a.json == b.json
+    assert a.json["fields"][0]["value"] == f"u{user}@example.com"
+    assert a.json["fields"][3]["value"] == ("Hi" if query else None)
 
 
 BILLING = {"subject": "s", "category": "billing", "invoice": "I-1", "message": "m"}
@@ -151,11 +198,10 @@ def both_sides(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any, dict
     sessions = app.extensions["prefill"].sessions
     token, row = sessions.create()
     with sessions.change(row) as tx:
-        tx.identify("u0", {"email": "u0@example.com"}, {}, True)
+        tx.identify("u0", {"email": "u0@example.com"}, {}, True)  # the baseline's lookup reads the profile too
     engine = create_engine(url)
     with engine.begin() as conn:
         conn.execute(text(TABLE))
-        conn.execute(text("""UPDATE sessions SET claimed = '{"email": "u0@example.com"}'"""))
     yield (app.test_client(use_cookies=False), create_baseline(engine).test_client(use_cookies=False),
            {"Authorization": f"Bearer {token}"}, {"Cookie": f"bench={hash_token(token)}"})
     engine.dispose()
