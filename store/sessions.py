@@ -58,10 +58,9 @@ class SessionStore:
         """The live session for ``token`` (with its profile), or None."""
         if not token or len(token) > 200:
             return None
-        row = self._fetch(hash_token(token))
-        if row is None:
+        session = self._read(token)
+        if session is None:
             return None
-        session = SessionRow.from_row(row)
         now = now_ms()
         if now - session.last_seen > self.ttl_ms:
             return None
@@ -81,6 +80,29 @@ class SessionStore:
             return False
         with self.read_engine.connect() as conn:
             return was_rotated(conn, hash_token(token))
+
+    def _read(self, token: str) -> SessionRow | None:
+        """The stored session for ``token``. On a SQLite file, a row this
+        thread read since the database last changed is not read again
+        (:mod:`store.threadreads`): a repeat view costs a version check."""
+        reads = self._thread_reads
+        memo = None
+        if reads is not None:
+            try:
+                memo = reads.memo()
+            except reads.errors:
+                memo = None  # the read below says what failed
+            else:
+                found = memo.get(token)
+                if found is not None:
+                    return found  # type: ignore[no-any-return]
+        row = self._fetch(hash_token(token))
+        if row is None:
+            return None
+        session = SessionRow.from_row(row)
+        if memo is not None:
+            reads.remember(token, session, text_bytes(session.cache_key) + 400)  # type: ignore[union-attr]
+        return session
 
     def _fetch(self, token_hash: str, retry: bool = True) -> Any:
         if self._thread_reads is not None and retry:

@@ -37,6 +37,12 @@ FIND_KEY = select(K.c.request_hash, K.c.status, K.c.response, K.c.created_at).wh
 DELETE_KEY = delete(K).where(K.c.visitor_id == bindparam("visitor_id"), K.c.key == bindparam("key"))
 
 
+def _of_user(user_id: str) -> Any:
+    """The user's submissions: owned (an owner is always the row's user_id), or
+    claimed without an owner; each branch has its own index (migration 0006)."""
+    return or_(T.c.owner_id == user_id, and_(T.c.owner_id.is_(None), T.c.user_id == user_id))
+
+
 def _who(identity: Identity) -> str:
     """Who is submitting: replay never crosses from one identity to another on a
     shared computer (after resetUser, or another user on the same browser)."""
@@ -258,7 +264,7 @@ class SubmissionStore:
         if form:
             query = query.where(T.c.form == form)
         if user_id:
-            query = query.where(or_(T.c.owner_id == user_id, T.c.user_id == user_id))
+            query = query.where(_of_user(user_id))
         if since_ms is not None:
             query = query.where(T.c.created_at >= since_ms)
         return query
@@ -282,7 +288,7 @@ class SubmissionStore:
         """GDPR erasure: profile, submissions, their files (from ``storage``, a
         ``storage.Storage``, first: a failure there leaves the rows to retry
         with), deliveries and keys; sessions detached."""
-        mine = or_(T.c.owner_id == user_id, T.c.user_id == user_id)
+        mine = _of_user(user_id)
         files = AttachmentStore(self.engine)
         if storage is not None:
             with self.engine.connect() as conn:

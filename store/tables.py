@@ -16,9 +16,15 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
 metadata = MetaData()
+
+
+def _where(condition: str) -> dict[str, object]:
+    """A partial index's condition, for both backends."""
+    return {"sqlite_where": text(condition), "postgresql_where": text(condition)}
 
 users = Table(
     "users", metadata,
@@ -57,10 +63,11 @@ submissions = Table(
     Column("sources", Text, nullable=False, server_default="{}"),  # field -> trusted|claimed|default|template
     Column("schema", Text, nullable=True),  # an ad-hoc form's own schema; None for a provider's form
     Column("created_at", BigInteger, nullable=False),
-    Index("ix_submissions_owner_created", "owner_id", "created_at"),
-    Index("ix_submissions_visitor_created", "visitor_id", "created_at"),
-    Index("ix_submissions_user", "user_id"),
-    Index("ix_submissions_created", "created_at"),
+    # Each history index holds only the rows its query can return (migration 0006 says why).
+    Index("ix_submissions_owner_created", "owner_id", "created_at", **_where("owner_id IS NOT NULL")),
+    Index("ix_submissions_visitor_created", "visitor_id", "created_at", **_where("owner_id IS NULL")),
+    Index("ix_submissions_user", "user_id", **_where("owner_id IS NULL AND user_id IS NOT NULL")),
+    Index("ix_submissions_created", "created_at"),  # the admin list and export, newest first
 )
 
 # Signed embed links are single use: the hash of each exchanged token's jti, kept until it expires.
@@ -85,7 +92,7 @@ idempotency_keys = Table(
     Column("request_hash", String(64), nullable=False),
     Column("status", Integer, nullable=False),
     Column("response", Text, nullable=False),
-    Column("submission_id", String(40), nullable=False, index=True),
+    Column("submission_id", String(40), nullable=False),  # no index: only erasure reads it (0006)
     Column("created_at", BigInteger, nullable=False),
 )
 

@@ -13,6 +13,7 @@ import pytest
 from forms.engine import _fingerprint
 from forms.errors import SchemaError
 from forms.identity import Identity
+from tests.conftest import wipe
 
 
 # -- the provider output's cache key ----------------------------------------
@@ -148,7 +149,6 @@ def test_a_memory_database_reads_through_the_pool():
     from store.threadreads import thread_reads
 
     assert thread_reads(make_engine("sqlite://")) is None
-    assert thread_reads(make_engine("sqlite:///file:x?mode=memory&cache=shared&uri=true")) is None
 
 
 # -- the reader's language --------------------------------------------------
@@ -190,3 +190,75 @@ def test_a_get_body_is_not_read_but_a_post_without_length_is(app):
     limit({"REQUEST_METHOD": "GET", "HTTP_TRANSFER_ENCODING": "chunked", "wsgi.input": chunked,
            "wsgi.input_terminated": True}, None)
     assert seen["length"] == "5"  # a chunked GET is still bounded
+
+
+# -- "or less": a repeat read on SQLite costs a version check ----------------
+@pytest.fixture
+def sqlite_sessions(sqlite_url):
+    from store.db import make_engine
+    from store.sessions import SessionStore
+
+    wipe(sqlite_url)
+    engine = make_engine(sqlite_url)
+    store = SessionStore(engine, 30)
+    yield store
+    store.close()
+    engine.dispose()
+
+
+def _counting(store, monkeypatch):
+    calls = []
+    real = store._fetch
+
+    def fetch(token_hash, retry=True):
+        calls.append(token_hash)
+        return real(token_hash, retry)
+
+    monkeypatch.setattr(store, "_fetch", fetch)
+    return calls
+
+
+def test_a_repeat_read_is_not_read_again_until_anyone_commits(sqlite_sessions, sqlite_url, monkeypatch):
+    from sqlalchemy import text
+
+    from store.db import make_engine
+
+    store = sqlite_sessions
+    token, row = store.create()
+    calls = _counting(store, monkeypatch)
+    first = store.load(token)
+    assert store.load(token) is first and store.load(token) is first and len(calls) == 1
+    other = make_engine(sqlite_url)  # another worker's connection changes the row
+    with other.begin() as conn:
+        conn.execute(text("UPDATE sessions SET claimed = '{\"name\": \"Bea\"}' WHERE token_hash = :h"),
+                     {"h": row.token_hash})
+    again = store.load(token)
+    assert len(calls) == 2 and again.claimed == '{"name": "Bea"}'
+    with other.begin() as conn:  # signed out elsewhere: gone at the next read
+        conn.execute(text("DELETE FROM sessions WHERE token_hash = :h"), {"h": row.token_hash})
+    assert store.load(token) is None
+    other.dispose()
+
+
+def test_a_remembered_session_still_expires(sqlite_sessions, monkeypatch):
+    store = sqlite_sessions
+    token, _ = store.create()
+    assert store.load(token) is not None
+    calls = _counting(store, monkeypatch)
+    store.ttl_ms = -1  # as if its time had passed: a remembered row is checked as a read one
+    assert store.load(token) is None and calls == []
+
+
+def test_the_memo_is_bounded_and_starts_again_on_a_new_connection(sqlite_sessions, monkeypatch):
+    from store import threadreads
+
+    store = sqlite_sessions
+    reads = store._thread_reads
+    monkeypatch.setattr(threadreads, "MEMO_BYTES", 3000)
+    tokens = [store.create()[0] for _ in range(8)]
+    for t in tokens:
+        store.load(t)
+    assert 0 < len(reads.memo()) < 8 and reads._local.memo_bytes <= 3000
+    reads._local.conn.close()  # broken: the next read opens another connection, and a new memo
+    assert store.load(tokens[-1]) is not None
+    assert list(reads.memo()) in ([], [tokens[-1]])

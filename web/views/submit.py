@@ -20,7 +20,7 @@ from web.identity.current import current_identity
 from web.identity.session import change_session, ensure_session
 from web.state import state
 from web.uploads.claims import Claims, check_uploads, file_fields, gone
-from web.uploads.links import with_links
+from web.uploads.links import is_files, with_links
 
 log = logging.getLogger("prefill.submit")
 
@@ -85,19 +85,20 @@ def submit_json(
     form = form_for(identity)
     try:
         clean = validate_submission(form, values)
-        status, _, _, text = store_submission(name, args, clean, row, identity, key, digest, schema=schema,
-                                              form=form)
+        status, body, _, text = store_submission(name, args, clean, row, identity, key, digest, schema=schema,
+                                                 form=form)
     except SubmissionInvalid:
         # A replay of a keyed submit with uploads finds them claimed (by its first answer): it replays.
         if key and (found := st.submissions.replay(row.visitor_id, key, digest)):
             return found[0], linked(form, found[2])
         raise
-    return status, linked(form, text)
+    return status, linked(form, text, body.get("values"))
 
 
-def linked(form: ResolvedForm, text: str) -> str:
-    """A submit's answer (as stored, without links) with fresh links to its files."""
-    if not file_fields(form):
+def linked(form: ResolvedForm, text: str, values: dict[str, Any] | None = None) -> str:
+    """A submit's answer (as stored, without links) with fresh links to its
+    files; the text as it is when ``values`` (the answer's) holds none."""
+    if not file_fields(form) or (values is not None and not any(map(is_files, values.values()))):
         return text
     body = json.loads(text)
     body["values"] = with_links(body.get("values") or {})
