@@ -116,13 +116,14 @@ def order(fields: tuple[ResolvedField, ...]) -> tuple[ResolvedField, ...]:
     return tuple(out)
 
 
-def decide(fields: tuple[ResolvedField, ...], answers: Mapping[str, Any]) -> Decision:
+def decide(fields: tuple[ResolvedField, ...], answers: Mapping[str, Any],
+           ordered: tuple[ResolvedField, ...] | None = None) -> Decision:
     """Decide visibility and requiredness from ``answers`` (already as rules see
-    them, see :func:`rule_value`)."""
+    them, see :func:`rule_value`); ``ordered``: :func:`order` of ``fields``, if made."""
     data = dict(answers)
     hidden: set[str] = set()
     hidden_options: dict[str, frozenset[str]] = {}
-    for f in order(fields):
+    for f in ordered if ordered is not None else order(fields):
         if f.visible_if is not None and not f.visible_if(data):
             hidden.add(f.name)
             data[f.name] = None

@@ -99,6 +99,8 @@ class ResolvedForm:
     # holds beyond its schema (for byte-bounded caches).
     key: Any = field(default=None, compare=False, repr=False)
     weight: int = field(default=0, compare=False, repr=False)
+    # What is derived from the fields alone, made once per form (the rules' order: forms.validate).
+    memo: dict[str, Any] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     def field(self, name: str) -> ResolvedField | None:
         for f in self.fields:

@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from .conditions import answers_of, decide, has_rules
+from .conditions import answers_of, decide, has_rules, order
 from .errors import SubmissionInvalid
 from .messages import N_, Message
 from .prefill import number_from
@@ -182,7 +182,12 @@ def validate_submission(form: ResolvedForm, values: Mapping[str, Any]) -> CleanS
     for key in values:
         if key not in known:
             errors[str(key)[:100]] = [Message(N_("Unknown field."))]
-    decision = decide(form.fields, answers_of(form.fields, values)) if any(map(has_rules, form.fields)) else None
+    decision = None
+    if any(map(has_rules, form.fields)):
+        ordered = form.memo.get("order")
+        if ordered is None:  # the form is memoised: its fields' order is made once
+            ordered = form.memo["order"] = order(form.fields)
+        decision = decide(form.fields, answers_of(form.fields, values), ordered)
     clean: dict[str, Any] = {}
     for field in form.fields:
         required = field.required

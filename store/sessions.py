@@ -54,11 +54,13 @@ class SessionStore:
             self._thread_reads.close()
 
     # -- reads -------------------------------------------------------------
-    def load(self, token: str) -> SessionRow | None:
-        """The live session for ``token`` (with its profile), or None."""
+    def load(self, token: str, remembered: bool = True) -> SessionRow | None:
+        """The live session for ``token`` (with its profile), or None.
+        ``remembered=False`` always reads: a request that is about to write
+        makes the memo's version check (:meth:`_read`) a cost, not a saving."""
         if not token or len(token) > 200:
             return None
-        session = self._read(token)
+        session = self._read(token) if remembered else self._row(token)
         if session is None:
             return None
         now = now_ms()
@@ -96,13 +98,14 @@ class SessionStore:
                 found = memo.get(token)
                 if found is not None:
                     return found  # type: ignore[no-any-return]
-        row = self._fetch(hash_token(token))
-        if row is None:
-            return None
-        session = SessionRow.from_row(row)
-        if memo is not None:
+        session = self._row(token)
+        if session is not None and memo is not None:
             reads.remember(token, session, text_bytes(session.cache_key) + 400)  # type: ignore[union-attr]
         return session
+
+    def _row(self, token: str) -> SessionRow | None:
+        row = self._fetch(hash_token(token))
+        return None if row is None else SessionRow.from_row(row)
 
     def _fetch(self, token_hash: str, retry: bool = True) -> Any:
         if self._thread_reads is not None and retry:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import math
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +15,8 @@ from forms.engine import _fingerprint
 from forms.errors import SchemaError
 from forms.identity import Identity
 from tests.conftest import wipe
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 # -- the provider output's cache key ----------------------------------------
@@ -262,3 +265,86 @@ def test_the_memo_is_bounded_and_starts_again_on_a_new_connection(sqlite_session
     reads._local.conn.close()  # broken: the next read opens another connection, and a new memo
     assert store.load(tokens[-1]) is not None
     assert list(reads.memo()) in ([], [tokens[-1]])
+
+
+# -- a submission's body ----------------------------------------------------
+@pytest.mark.parametrize("body", [
+    {"values": {}}, {"values": {"a": 1, "b": [1, {"c": None}]}}, {"values": {"a": "x"}, "args": None},
+    {"values": {"a": "x"}, "args": {"orderId": "A-1"}}, {"values": {"a": "x"}, "args": {"n": 1}},
+    {"values": {"a": "x"}, "args": ["x"]}, {"values": {"a": "x"}, "args": {"n": None}}, {"values": None},
+    {"values": []}, {"values": "x"}, {}, {"args": {}}, {"values": {}, "extra": 1}, {"values": {}, "Values": {}},
+])
+def test_the_usual_submission_body_is_loaded_as_the_schema_loads_it(body):
+    from forms.errors import ValidationFailed
+    from web.schemas import bodies
+
+    def outcome(fn):
+        try:
+            return "ok", fn(dict(body))
+        except ValidationFailed as exc:
+            return "error", exc.fields
+
+    assert outcome(bodies.submission_body) == outcome(lambda b: bodies.load(bodies.SubmissionBody, b))
+
+
+@pytest.mark.parametrize("raw, lone", [
+    (b'{"values": {"a": "\\ud800"}}', True), (b'{"values": {"a": "\\ud83d\\ude00"}}', False),
+    (b'{"values": {"a": "\xed\xa0\x80"}}', True), (b'{"values": {"a": "caf\xc3\xa9 \xf0\x9f\x98\x80"}}', False),
+    (b'{"values": {"\\ud800": 1}}', True), ('{"values": {"a": "\\u00e9"}}'.encode("utf-16"), False),
+])
+def test_a_lone_surrogate_is_found_with_or_without_escapes(client, raw, lone):
+    r = client.post("/api/forms/support_ticket/submissions", data=raw, headers={"Content-Type": "application/json"})
+    if lone:
+        assert r.status_code == 400 and "valid Unicode" in r.json["error"]["message"]
+    else:
+        assert r.status_code == 422  # read and parsed: the form's own checks answer
+
+
+# -- what a worker loads ----------------------------------------------------
+def test_the_newest_revision_is_read_as_alembic_reads_it():
+    from alembic.script import ScriptDirectory
+
+    from store.db import _alembic_config, _expected_heads
+
+    assert _expected_heads() == frozenset(ScriptDirectory.from_config(_alembic_config()).get_heads())
+
+
+def test_a_schema_behind_or_missing_is_not_current(tmp_path):
+    from alembic import command
+
+    from store.db import _alembic_config, make_engine, migrate, schema_is_current
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    assert not schema_is_current(engine)  # no alembic_version table at all
+    migrate(engine)
+    assert schema_is_current(engine)
+    cfg = _alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "-1")
+    assert not schema_is_current(engine)
+    migrate(engine)
+    assert schema_is_current(engine)
+    engine.dispose()
+
+
+def test_a_worker_on_a_current_database_loads_neither_alembic_nor_another_dialect(tmp_path):
+    """Alembic (with Mako and Pygments) is ~10 MiB a worker, PostgreSQL's
+    dialect 2 MiB on SQLite: loaded only when there is a migration to run."""
+    import subprocess
+    import sys
+
+    from store.db import make_engine, migrate
+
+    url = f"sqlite:///{tmp_path / 'x.sqlite3'}"
+    migrate(make_engine(url))
+    code = ("import sys; from app import create_app; app = create_app(); c = app.test_client();"
+            "assert c.get('/readyz').status_code == 200; assert c.get('/forms/support_ticket').status_code == 200;"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'alembic', 'mako', 'pygments'}),"
+            " 'sqlalchemy.dialects.postgresql' in sys.modules)")
+    env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": url, "SECRET_KEY": "x", "PREFILL_BUILTIN_FORMS": "1",
+           "LOG_LEVEL": "WARNING"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[] False"

@@ -53,7 +53,7 @@ def current_session() -> SessionRow | None:
         return row  # type: ignore[return-value]
     token, bearer = request_token()
     sessions = state().sessions
-    row = sessions.load(token) if token else None
+    row = sessions.load(token, remembered=request.method == "GET") if token else None
     if row is None and token:
         if bearer:
             raise InvalidSession()

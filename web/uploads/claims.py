@@ -37,8 +37,8 @@ def check_uploads(form: ResolvedForm, form_name: str, clean: CleanSubmission, ro
     have changed since, and an ad-hoc form's upload met the operator's limits
     only): else a field error (422), as for any other field. A file field
     hidden by its rule is not in ``clean``: its uploads are not claimed."""
-    fields = [f for f in file_fields(form) if f.name in clean.values]
-    if not fields:
+    fields = [f for f in file_fields(form) if clean.values.get(f.name)]
+    if not fields:  # no file sent (an empty field stores [] as it is): nothing to check or claim
         return Claims(clean, (), None)
     st = state()
     wanted = [i for f in fields for i in clean.values[f.name]]

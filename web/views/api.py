@@ -287,7 +287,7 @@ def idempotency_key() -> str | None:
 @bp.post("/forms/<name>/submissions")
 def create_submission(name: str) -> tuple[Response, int]:
     state().registry.get(name)  # 404 before anything else
-    body = bodies.load(bodies.SubmissionBody, bodies.read_json())
+    body = bodies.submission_body(bodies.read_json())
     args = body.get("args") or {}
     status, answer = submit_json(name, args, body["values"], idempotency_key(),
                                  lambda identity: state().engine.resolve(name, args, identity))
