@@ -84,7 +84,7 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "RATELIMIT_ADHOC_ADDRESS": (str, None),
     "RATELIMIT_ADMIN_FAILURES": (str, "10/minute;100/hour"),  # wrong admin keys, per address
     "ENGINE_CACHE_SIZE": (int, 4096),  # entries per cache, at most
-    "ENGINE_CACHE_MB": (float, 24.0),  # bytes, all caches of one worker together
+    "ENGINE_CACHE_MB": (float, 12.0),  # bytes, all caches of one worker together
     "GC_FREEZE_EVERY": (int, 1000),  # requests between freezes of long-lived objects (web.plumbing.collector); 0: off
     # Uploads (file fields): the operator's caps on every form, lifetimes in seconds, where files live.
     "UPLOAD_MAX_BYTES": (int, 10 * 1024 * 1024),  # per file
