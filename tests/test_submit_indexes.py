@@ -14,6 +14,7 @@ from forms.identity import Identity
 from forms.sensitive import SensitiveKeys
 from store.db import _alembic_config, make_engine, migrate
 from store.submissions import SubmissionStore, T, _of_user
+from tests.conftest import wipe
 
 
 def _plan(engine, query) -> str:
@@ -27,6 +28,7 @@ def _plan(engine, query) -> str:
 
 @pytest.fixture
 def store(db_url):
+    wipe(db_url)
     engine = make_engine(db_url)
     yield SubmissionStore(engine, SensitiveKeys([], []))
     engine.dispose()
