@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine, bindparam, delete, func, or_, select,
 from .db import now_ms
 from .tables import attachments as A
 from .tables import submissions as T
+from .tables import submissions_of_user
 
 HOUR_MS = 3600 * 1000
 CLAIM = (update(A).where(A.c.id.in_(bindparam("ids", expanding=True)), A.c.session_hash == bindparam("h"),
@@ -152,14 +153,14 @@ class AttachmentStore:
     def of_user(self, conn: Connection, user_id: str) -> list[str]:
         """Storage keys of a user's files: uploaded while the session was theirs,
         or attached to a submission made by or linked to them (erasure)."""
-        theirs = select(T.c.id).where(or_(T.c.owner_id == user_id, T.c.user_id == user_id)).scalar_subquery()
+        theirs = select(T.c.id).where(submissions_of_user(user_id)).scalar_subquery()
         rows = conn.execute(select(A.c.storage_key).where(
             or_(A.c.user_id == user_id, A.c.submission_id.in_(theirs)))).all()
         return [r.storage_key for r in rows]
 
     @staticmethod
     def delete_of_user(conn: Connection, user_id: str) -> None:
-        theirs = select(T.c.id).where(or_(T.c.owner_id == user_id, T.c.user_id == user_id)).scalar_subquery()
+        theirs = select(T.c.id).where(submissions_of_user(user_id)).scalar_subquery()
         conn.execute(delete(A).where(or_(A.c.user_id == user_id, A.c.submission_id.in_(theirs))))
 
     def keys(self) -> Iterator[str]:

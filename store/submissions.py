@@ -25,6 +25,7 @@ from .outbox import payload_for
 from .tables import idempotency_keys as K
 from .tables import sessions as S
 from .tables import submissions as T
+from .tables import submissions_of_user
 from .tables import users as U
 from .tables import webhook_deliveries as W
 
@@ -44,12 +45,6 @@ def ordered_id(prefix: str, now: int) -> str:
     (~12% of a SQLite submit's write). As long as before, and unguessable:
     seeing one still needs the session or admin rights it always needed."""
     return f"{prefix}{now:012x}{secrets.token_hex(6)}"
-
-
-def _of_user(user_id: str) -> Any:
-    """The user's submissions: owned (an owner is always the row's user_id), or
-    claimed without an owner; each branch has its own index (migration 0006)."""
-    return or_(T.c.owner_id == user_id, and_(T.c.owner_id.is_(None), T.c.user_id == user_id))
 
 
 def _who(identity: Identity) -> str:
@@ -273,7 +268,7 @@ class SubmissionStore:
         if form:
             query = query.where(T.c.form == form)
         if user_id:
-            query = query.where(_of_user(user_id))
+            query = query.where(submissions_of_user(user_id))
         if since_ms is not None:
             query = query.where(T.c.created_at >= since_ms)
         return query
@@ -297,7 +292,7 @@ class SubmissionStore:
         """GDPR erasure: profile, submissions, their files (from ``storage``, a
         ``storage.Storage``, first: a failure there leaves the rows to retry
         with), deliveries and keys; sessions detached."""
-        mine = _of_user(user_id)
+        mine = submissions_of_user(user_id)
         files = AttachmentStore(self.engine)
         if storage is not None:
             with self.engine.connect() as conn:

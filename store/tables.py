@@ -10,12 +10,15 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    ColumnElement,
     Index,
     Integer,
     MetaData,
     String,
     Table,
     Text,
+    and_,
+    or_,
 )
 
 metadata = MetaData()
@@ -130,3 +133,12 @@ attachments = Table(
     Column("expires_at", BigInteger, nullable=False, index=True),  # unclaimed past this: cleaned up
     Index("ix_attachments_session_created", "session_hash", "created_at"),
 )
+
+
+def submissions_of_user(user_id: str) -> ColumnElement[bool]:
+    """A user's submissions (erasure, the admin filter): owned, or claimed
+    without an owner (an owner is always the row's user). Each branch has its
+    own partial index (migration 0006): ``owner_id = u OR user_id = u`` would
+    scan the table for the second."""
+    s = submissions.c
+    return or_(s.owner_id == user_id, and_(s.owner_id.is_(None), s.user_id == user_id))

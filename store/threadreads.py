@@ -22,6 +22,7 @@ too many server processes, and it has no such counter.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,32 +31,48 @@ from sqlalchemy import Engine
 MEMO_BYTES = 256 * 1024  # per thread: the memo is emptied when it would hold more
 
 
+class _Reader:
+    """One thread's connection and memo. Only its thread's local holds it:
+    when the thread ends, the reader goes, and its finalizer closes the
+    connection (a server that starts a thread per request leaks none)."""
+
+    __slots__ = ("__weakref__", "close", "conn", "memo", "memo_bytes", "version")
+
+    def __init__(self, held: Any) -> None:
+        self.conn = held.dbapi_connection
+        self.close = weakref.finalize(self, held.close)  # at the thread's end, or when dropped
+        self.version: int | None = None  # data_version is per connection: a new one starts a new memo
+        self.memo: dict[Any, Any] = {}
+        self.memo_bytes = 0
+
+
 class ThreadReads:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.errors = engine.dialect.loaded_dbapi.Error
         self._local = threading.local()
-        self._held: list[Any] = []  # every thread's, for close()
+        self._readers: weakref.WeakSet[_Reader] = weakref.WeakSet()  # every live thread's, for close()
+
+    def _reader(self) -> _Reader:
+        reader = getattr(self._local, "reader", None)
+        if reader is None:
+            held = self.engine.raw_connection()
+            held.detach()  # ours now: never returned to the pool
+            reader = self._local.reader = _Reader(held)
+            self._readers.add(reader)
+        return reader  # type: ignore[no-any-return]
 
     def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any:
         """The first row of ``sql``; a driver error drops this thread's
         connection (the next read opens another) and is raised."""
-        local = self._local
-        conn = getattr(local, "conn", None)
-        if conn is None:
-            held = self.engine.raw_connection()
-            held.detach()  # ours now: closed with this thread (or an error), never returned to the pool
-            local.held, conn = held, held.dbapi_connection
-            local.conn = conn
-            local.version = None  # data_version is per connection: a new one starts a new memo
-            self._held.append(held)
+        reader = self._reader()
         try:
-            cursor = conn.execute(sql, params)
+            cursor = reader.conn.execute(sql, params)
             row = cursor.fetchone()
             cursor.close()  # resets the statement: no read snapshot is kept
         except self.errors:
-            held, local.held, local.conn = local.held, None, None
-            self._drop(held)
+            self._local.reader = None
+            self._drop(reader)
             raise
         return row
 
@@ -63,32 +80,29 @@ class ThreadReads:
         """This thread's remembered reads, all made since the database last
         changed (emptied here when it has); :meth:`remember` adds to it."""
         version = self.fetchone("PRAGMA data_version")[0]
-        local = self._local
-        if local.version != version:
-            local.version, local.memo, local.memo_bytes = version, {}, 0
-        return local.memo  # type: ignore[no-any-return]
+        reader = self._reader()
+        if reader.version != version:
+            reader.version, reader.memo, reader.memo_bytes = version, {}, 0
+        return reader.memo
 
     def remember(self, key: Any, value: Any, size: int) -> None:
         """Keep ``value`` (about ``size`` bytes) in the memo :meth:`memo` gave."""
-        local = self._local
-        if local.memo_bytes + size > MEMO_BYTES:
-            local.memo.clear()
-            local.memo_bytes = 0
-        local.memo[key] = value
-        local.memo_bytes += size
+        reader = self._reader()
+        if reader.memo_bytes + size > MEMO_BYTES:
+            reader.memo.clear()
+            reader.memo_bytes = 0
+        reader.memo[key] = value
+        reader.memo_bytes += size
 
     def close(self) -> None:
-        """Close every thread's connection (an app's teardown; a thread still
-        reading gets an error, drops its connection and opens another)."""
-        for held in list(self._held):
-            self._drop(held)
+        """Close every live thread's connection (an app's teardown; a thread
+        still reading gets an error, drops its reader and opens another)."""
+        for reader in list(self._readers):
+            self._drop(reader)
 
-    def _drop(self, held: Any) -> None:
-        try:
-            self._held.remove(held)
-        except ValueError:
-            pass  # closed already
-        held.close()
+    def _drop(self, reader: _Reader) -> None:
+        self._readers.discard(reader)
+        reader.close()
 
 
 def thread_reads(engine: Engine) -> ThreadReads | None:

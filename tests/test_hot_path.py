@@ -128,12 +128,12 @@ def test_each_thread_reads_on_its_own_connection_and_a_broken_one_is_replaced(ma
     h = _identify(client, "u1", name="Ann")
     reads = app.extensions["prefill"].sessions._thread_reads
     client.get("/api/me", headers=h)
-    mine = reads._local.conn
+    mine = reads._local.reader.conn
     seen = []
 
     def other() -> None:
         seen.append(app.test_client().get("/api/me", headers=h).json["userId"])
-        seen.append(reads._local.conn)
+        seen.append(reads._local.reader.conn)
 
     worker = threading.Thread(target=other)
     worker.start()
@@ -142,9 +142,36 @@ def test_each_thread_reads_on_its_own_connection_and_a_broken_one_is_replaced(ma
     mine.close()  # broken under this thread: the read still answers, then a new connection is used
     assert client.get("/api/me", headers=h).json["userId"] == "u1"
     assert client.get("/api/me", headers=h).json["userId"] == "u1"
-    assert reads._local.conn is not mine
+    assert reads._local.reader.conn is not mine
     reads.close()
     assert client.get("/api/me", headers=h).json["userId"] == "u1"
+
+
+def test_a_thread_that_ends_closes_its_connection(make_app, db_url):
+    """A server that starts a thread per request (``make run``) must not keep
+    a connection, and its file handles, per request it ever served."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL reads through its pool")
+    import gc
+    import os
+
+    app = make_app()
+    h = _identify(app.test_client(), "u1", name="Ann")
+    reads = app.extensions["prefill"].sessions._thread_reads
+
+    def once() -> None:
+        assert app.test_client().get("/api/me", headers=h).json["userId"] == "u1"
+
+    def files() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    before = files()
+    for _ in range(40):
+        worker = threading.Thread(target=once)
+        worker.start()
+        worker.join()
+    gc.collect()
+    assert len(reads._readers) <= 1 and files() <= before + 2
 
 
 def test_a_memory_database_reads_through_the_pool():
@@ -261,8 +288,8 @@ def test_the_memo_is_bounded_and_starts_again_on_a_new_connection(sqlite_session
     tokens = [store.create()[0] for _ in range(8)]
     for t in tokens:
         store.load(t)
-    assert 0 < len(reads.memo()) < 8 and reads._local.memo_bytes <= 3000
-    reads._local.conn.close()  # broken: the next read opens another connection, and a new memo
+    assert 0 < len(reads.memo()) < 8 and reads._local.reader.memo_bytes <= 3000
+    reads._local.reader.conn.close()  # broken: the next read opens another connection, and a new memo
     assert store.load(tokens[-1]) is not None
     assert list(reads.memo()) in ([], [tokens[-1]])
 
@@ -307,6 +334,17 @@ def test_the_newest_revision_is_read_as_alembic_reads_it():
     from store.db import _alembic_config, _expected_heads
 
     assert _expected_heads() == frozenset(ScriptDirectory.from_config(_alembic_config()).get_heads())
+
+
+def test_revision_lines_are_read_annotated_or_not(tmp_path):
+    from store.db import heads_in
+
+    (tmp_path / "a.py").write_text('revision = "0001"\ndown_revision = None\n')
+    (tmp_path / "b.py").write_text("revision: str = '0002'\ndown_revision: Union[str, None] = '0001'\n")
+    (tmp_path / "c.py").write_text('revision = "0003"\ndown_revision = ("0002", "0001")\n')
+    assert heads_in(tmp_path) == {"0003"}
+    (tmp_path / "d.py").write_text('revision = "0002b"\ndown_revision = "0001"\n')
+    assert heads_in(tmp_path) == {"0003", "0002b"}
 
 
 def test_a_schema_behind_or_missing_is_not_current(tmp_path):

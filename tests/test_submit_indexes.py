@@ -13,7 +13,8 @@ from sqlalchemy import create_engine, inspect, select, text
 from forms.identity import Identity
 from forms.sensitive import SensitiveKeys
 from store.db import _alembic_config, make_engine, migrate
-from store.submissions import SubmissionStore, T, _of_user
+from store.submissions import SubmissionStore, T
+from store.tables import submissions_of_user
 from tests.conftest import wipe
 
 
@@ -50,7 +51,7 @@ def test_every_reader_of_submissions_uses_an_index(store):
     uses(store._visible(Identity(), "v1"), "ix_submissions_visitor_created")
     uses(store._visible(Identity(user_id="u1"), "v1"), "ix_submissions_visitor_created")
     # erasure and the admin filter by user: one index for each branch
-    uses(select(T.c.id).where(_of_user("u1")), "ix_submissions_owner_created", "ix_submissions_user")
+    uses(select(T.c.id).where(submissions_of_user("u1")), "ix_submissions_owner_created", "ix_submissions_user")
     uses(store.admin_query(None, None, None).order_by(T.c.created_at.desc()).limit(50), "ix_submissions_created")
 
 

@@ -13,8 +13,11 @@ only erasure read.
   the keys table; ``prefill cleanup`` keeps that to the last day or two.
 
 A verified keyed submit writes 4 index entries instead of 7 (measured in
-docs/performance.md). On a large PostgreSQL table, creating the indexes holds
-writes to ``submissions`` for the time it takes: run it when it is quiet.
+docs/performance.md). On PostgreSQL, dropping an index locks the table:
+every read and write of ``submissions`` waits until the three new indexes are
+built, in this migration's one transaction. On a large table, run
+``flask --app app prefill migrate`` in a quiet moment before starting the new
+version with ``AUTO_MIGRATE=0``.
 
 Revision ID: 0006
 """

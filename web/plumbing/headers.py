@@ -43,6 +43,9 @@ def page_headers(cfg: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     return _headers(frame_ancestors(cfg["FRAME_ANCESTORS"], cfg["WIDGET_ORIGINS"]), images)
 
 
+_PAGE_OWN = frozenset({"content-type", "content-length"})
+
+
 def security_headers(app: Flask) -> Callable[[Response], Response]:
     """The after-request step: an HTML answer (a form, a thanks page, a 404 or
     a 500 page alike) gets the CSP with ``frame-ancestors``, ``nosniff`` and a
@@ -55,11 +58,11 @@ def security_headers(app: Flask) -> Callable[[Response], Response]:
         headers = response.headers
         if not headers.get("Content-Type", "").startswith("text/html"):
             return response
-        if len(headers) > 2:  # more than a page's own Content-Type and Content-Length: the view's may be here
-            have = {key.lower() for key, _ in headers.items()}
-            headers.extend([pair for pair, (_, low) in zip(wanted, names, strict=True) if low not in have])
-        else:
+        have = {key.lower() for key, _ in headers.items()}
+        if have <= _PAGE_OWN:  # a page's own Content-Type and Content-Length: none of ours can be there
             headers.extend(wanted)
+        else:
+            headers.extend([pair for pair, (_, low) in zip(wanted, names, strict=True) if low not in have])
         return response
 
     return add_security_headers
