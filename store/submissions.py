@@ -3,7 +3,6 @@ transaction, so an acknowledged submission is never lost or duplicated."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
 from collections.abc import Iterator
@@ -45,25 +44,6 @@ def ordered_id(prefix: str, now: int) -> str:
     (~12% of a SQLite submit's write). As long as before, and unguessable:
     seeing one still needs the session or admin rights it always needed."""
     return f"{prefix}{now:012x}{secrets.token_hex(6)}"
-
-
-def _who(identity: Identity) -> str:
-    """Who is submitting: replay never crosses from one identity to another on a
-    shared computer (after resetUser, or another user on the same browser)."""
-    if identity.user_id is None:
-        return "anonymous"
-    return ("verified:" if identity.is_verified else "claimed:") + identity.user_id
-
-
-def scoped_key(identity: Identity, key: str) -> str:
-    """The stored idempotency key: the client's key within its identity."""
-    return hashlib.sha256(f"{_who(identity)}\x00{key}".encode()).hexdigest()
-
-
-def request_hash(form: str, args: dict[str, str], values: dict[str, Any], identity: Identity) -> str:
-    canonical = json.dumps({"form": form, "args": args, "values": values, "who": _who(identity)},
-                           sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def item_from_row(row: Any) -> dict[str, Any]:

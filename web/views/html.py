@@ -15,8 +15,8 @@ from forms.identity import Identity
 from forms.messages import N_
 from forms.resolve import ResolvedForm
 from forms.validate import validate_submission
+from store.idempotency import request_hash, scoped_key
 from store.sessions import SessionRow
-from store.submissions import request_hash, scoped_key
 from web.identity.current import current_identity
 from web.identity.session import csrf_token, current_session, ensure_session, request_token
 from web.render.pages import form_page, hidden_inputs, new_form_key, render_form, schema_input, sent_values

@@ -14,8 +14,8 @@ from forms.resolve import ResolvedForm
 from forms.validate import CleanSubmission, validate_submission
 from store.attachments import UploadsGone
 from store.db import dumps
+from store.idempotency import request_hash, scoped_key
 from store.sessions import SessionRow
-from store.submissions import request_hash, scoped_key
 from web.identity.current import current_identity
 from web.identity.session import change_session, ensure_session
 from web.state import state
