@@ -43,12 +43,11 @@ def resolve_for_request(name: str, args: dict[str, str] | None = None) -> Resolv
     return state().engine.resolve(name, form_args() if args is None else args, current_identity())
 
 
-PRIVATE_JSON = (("Content-Type", "application/json"), ("Cache-Control", "private, no-store"), ("Vary", PRIVATE_VARY))
+PRIVATE = (("Cache-Control", "private, no-store"), ("Vary", PRIVATE_VARY))
 
 
 def private(response: Response) -> Response:
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["Vary"] = PRIVATE_VARY
+    response.headers.update(PRIVATE)
     return response
 
 
@@ -257,7 +256,7 @@ def list_forms() -> Response:
 def get_form(name: str) -> Response:
     form = resolve_for_request(name)
     (body,) = cached_page(form, "json", lambda: (form_json(form),))
-    return Response(body, headers=PRIVATE_JSON)  # private()'s headers, given whole
+    return Response(body, headers=(("Content-Type", "application/json"), *PRIVATE))  # private()'s, given whole
 
 
 # -- submissions -------------------------------------------------------------
