@@ -184,6 +184,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from storage import open_storage
     from store import deadline
     from store.attachments import AttachmentStore
+    from store.checkpoints import checkpoints
     from store.db import make_engine, make_read_engine, migrate
     from store.sessions import SessionStore
     from store.submissions import SubmissionStore
@@ -231,6 +232,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             registry.load_module(module, fallback=True)
     sensitive = SensitiveKeys(cfg["SENSITIVE_KEYS_EXTRA"], cfg["SENSITIVE_KEYS_ALLOW"])
     db = make_engine(cfg["DATABASE_URL"])
+    wal = checkpoints(db)  # SQLite: a thread of each worker copies the log back, not a request
     if cfg["AUTO_MIGRATE"]:
         migrate(db)
     # The cache budget: half to the engine (schemas, resolved forms), the rest to
@@ -244,6 +246,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         sensitive=sensitive,
         db=db,
         sessions=SessionStore(db, cfg["SESSION_TTL_DAYS"], read_db, secret=cfg["SECRET_KEY"], cache_bytes=budget // 8),
+        checkpoints=wal,
         submissions=SubmissionStore(db, sensitive, webhooks=bool(cfg["WEBHOOK_URL"]), autocommit=read_db),
         fragments=LRU(entries * 8, budget // 8, fragment_bytes),
         compiled=LRU(entries, budget // 16, parts_bytes),

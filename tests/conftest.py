@@ -87,6 +87,8 @@ def make_app(db_url: str) -> Iterator[Callable[..., Any]]:
 
     yield factory
     for app in built:
+        if app.extensions["prefill"].checkpoints is not None:
+            app.extensions["prefill"].checkpoints.close()
         app.extensions["prefill"].sessions.close()
         app.extensions["prefill"].db.dispose()
         app.extensions["prefill"].sessions.read_engine.dispose()

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from schema_providers import Registry
     from storage import Storage
     from store.attachments import AttachmentStore
+    from store.checkpoints import Checkpoints
     from store.sessions import SessionStore
     from store.submissions import SubmissionStore
     from web.identity.keys import IdentityKeys
@@ -37,6 +38,7 @@ class PrefillState:
     storage: Storage  # uploaded files (UPLOAD_STORAGE_URL); storage
     attachments: AttachmentStore  # their rows; store.attachments
     limiter: Limiter | None = None  # web.plumbing.limits
+    checkpoints: Checkpoints | None = None  # SQLite's WAL copied back off the requests; store.checkpoints
     openapi: dict[str, Any] | None = None  # the OpenAPI document, built at its first request; web.views.openapi
 
 
