@@ -182,12 +182,11 @@ def validate_submission(form: ResolvedForm, values: Mapping[str, Any]) -> CleanS
     for key in values:
         if key not in known:
             errors[str(key)[:100]] = [Message(N_("Unknown field."))]
-    decision = None
-    if any(map(has_rules, form.fields)):
-        ordered = form.memo.get("order")
-        if ordered is None:  # the form is memoised: its fields' order is made once
-            ordered = form.memo["order"] = order(form.fields)
-        decision = decide(form.fields, answers_of(form.fields, values), ordered)
+    memo = form.memo
+    if "order" not in memo:  # the form is memoised: whether it has rules, and their order, are found once
+        memo["order"] = order(form.fields) if any(map(has_rules, form.fields)) else None
+    ordered = memo["order"]
+    decision = None if ordered is None else decide(form.fields, answers_of(form.fields, values), ordered)
     clean: dict[str, Any] = {}
     for field in form.fields:
         required = field.required

@@ -24,7 +24,9 @@ def scoped_key(identity: Identity, key: str) -> str:
     return hashlib.sha256(f"{_who(identity)}\x00{key}".encode()).hexdigest()
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode  # one encoder, not one per call
+
+
 def request_hash(form: str, args: dict[str, str], values: dict[str, Any], identity: Identity) -> str:
-    canonical = json.dumps({"form": form, "args": args, "values": values, "who": _who(identity)},
-                           sort_keys=True, separators=(",", ":"))
+    canonical = _CANONICAL({"form": form, "args": args, "values": values, "who": _who(identity)})
     return hashlib.sha256(canonical.encode()).hexdigest()
