@@ -6,6 +6,7 @@ ratios of requests/second (above 1.0 Prefill is faster).
     .venv/bin/python bench/gunicorn_bench.py [--seconds 4] [--rounds 3] [--users 40000] [--pg URL]
     .venv/bin/python bench/gunicorn_bench.py --smoke    # a few seconds: proves it works, asserts no speed
     .venv/bin/python bench/gunicorn_bench.py --only subject,users --out /tmp/x.json   # some scenarios
+    .venv/bin/python bench/gunicorn_bench.py --aa --only submit   # A/A: the hand-written app on both sides
 
 Scenarios (the hand-written side does the same work by hand):
 - repeat: one verified user (trusted plan "enterprise") loads the HTML form
@@ -25,6 +26,11 @@ Scenarios (the hand-written side does the same work by hand):
   WAL; and PostgreSQL with ``--pg``).
 After the submit rounds every acknowledged (201) submission is counted in the
 database: ``lost`` must be 0. Writes ``bench/results/latest-gunicorn.json``.
+
+``--aa`` serves the hand-written app on both sides (``bench/aa_wsgi.py``): the
+ratios of two identical apps, far from 1.0 only by this machine's noise
+(their slowest answers especially). It counts no losses and writes
+``latest-gunicorn-aa.json``.
 """
 
 from __future__ import annotations
@@ -115,11 +121,13 @@ def count(url: str, table: str) -> int:
     return int(found)
 
 
-def serve(side: str, url: str, port: int, workers: int) -> subprocess.Popen:
+def serve(side: str, url: str, port: int, workers: int, aa: bool = False) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench-gunicorn", "RATELIMIT_ENABLED": "0",
            "PREFILL_BUILTIN_FORMS": "1", "AUTO_MIGRATE": "0", "LOG_LEVEL": "WARNING",
            "PREFILL_PROVIDER_MODULES": "bench.providers_conditional"}
     target = "app:create_app()" if side == "prefill" else "bench.baseline_wsgi:create()"
+    if aa and side == "prefill":
+        target = "bench.aa_wsgi:create()"
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
                              "--log-level", "warning", target], cwd=ROOT, env=env, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -160,6 +168,8 @@ def scenario(name: str, mode: str, url: str, ports: dict[str, int], args: Any, t
     for side in runs:
         wrk(ports[side], "repeat" if load == "users" else load, paths[side], tokens_file, script, 1, args.rounds,
             slices, args.threads, args.connections, body)
+    if args.aa:
+        table = {}  # both sides write the hand-written app's table: no count per side
     if table:
         before = {side: count(url, table[side]) for side in runs}
     for rnd in range(args.rounds):
@@ -195,7 +205,7 @@ def run_backend(label: str, url: str, modes: list[tuple[str, str]], args: Any, w
     script = work / "bench.lua"
     script.write_text(LUA)
     ports = {"prefill": free_port(), "baseline": free_port()}
-    procs = {side: serve(side, url, port, args.workers) for side, port in ports.items()}
+    procs = {side: serve(side, url, port, args.workers, args.aa) for side, port in ports.items()}
     results = []
     try:
         started = {side: rss_mib(proc.pid) for side, proc in procs.items()}
@@ -232,8 +242,10 @@ def main() -> int:
     parser.add_argument("--pg", help="also the submit scenario on this PostgreSQL URL (its tables are written)")
     parser.add_argument("--smoke", action="store_true", help="1 round of 1 s per scenario; asserts no speed")
     parser.add_argument("--only", help="comma-separated scenarios to run: " + ",".join(MODES))
-    parser.add_argument("--out", default=str(RESULTS))
+    parser.add_argument("--aa", action="store_true", help="the hand-written app on both sides: the noise of a run")
+    parser.add_argument("--out")
     args = parser.parse_args()
+    args.out = args.out or str(RESULTS.with_name("latest-gunicorn-aa.json") if args.aa else RESULTS)
     if args.smoke:
         args.seconds, args.rounds, args.users = 1, 1, 400
     if not shutil.which("wrk"):
@@ -251,12 +263,13 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         print(f"gunicorn -w {args.workers} (sync) each side; wrk -t{args.threads} -c{args.connections}, "
-              f"{args.rounds} alternating rounds of {args.seconds:g} s; ratio = Prefill / hand-written req/s")
+              f"{args.rounds} alternating rounds of {args.seconds:g} s; ratio = Prefill / hand-written req/s"
+              + ("\nA/A: the hand-written app on both sides (\"Prefill\" is the same app again)" if args.aa else ""))
         results += run_backend("SQLite", f"sqlite:///{work / 'bench.sqlite3'}", chosen, args, work)
         if args.pg and submits:
             results += run_backend("PostgreSQL", args.pg, submits, args, work)
     report = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "machine": f"{os.cpu_count()} cores",
-              "command": " ".join(sys.argv), "smoke": args.smoke, "results": results}
+              "command": " ".join(sys.argv), "smoke": args.smoke, "aa": args.aa, "results": results}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
     lost = sum(r.get("prefill_lost", 0) + r.get("baseline_lost", 0) for r in results)

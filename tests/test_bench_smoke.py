@@ -20,11 +20,11 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from app import ROOT, create_app
-from bench import baseline_wsgi
+from bench import aa_wsgi, baseline_wsgi
 from bench.baseline import create_baseline
 from bench.baseline_conditional import TABLE
 from bench.baseline_support import bench_profile, support_json
-from bench.gunicorn_bench import seed
+from bench.gunicorn_bench import MODES, seed
 from bench.providers_conditional import BUG_ANSWERS
 from bench.run import seed_users
 from store.sessions import hash_token
@@ -53,6 +53,25 @@ def test_the_gunicorn_benchmark_runs_and_loses_nothing(tmp_path, postgres_url):
     for name in ("form page bytes (SQLite)", "form JSON bytes (SQLite)"):  # the same output, near enough
         row = results[name]
         assert abs(row["prefill_bytes"] - row["baseline_bytes"]) <= 0.02 * row["prefill_bytes"], row
+
+
+def test_the_aa_run_serves_the_hand_written_app_on_every_path_prefills_is_asked(tmp_path):
+    """``gunicorn_bench.py --aa``: the same app on both sides, under Prefill's paths."""
+    from werkzeug.test import Client
+
+    url = f"sqlite:///{tmp_path / 'aa.sqlite3'}"
+    token = seed(url, 1)[0]
+    same, hand = Client(aa_wsgi.create(url)), Client(baseline_wsgi.create(url))
+    auth = {"Authorization": f"Bearer {token}"}
+    for _load, paths, body, _tables in MODES.values():
+        if body:
+            sent = body.replace("{i}", "1")
+            a = same.post(paths["prefill"], data=sent, content_type="application/json", headers=auth)
+            b = hand.post(paths["baseline"], data=sent, content_type="application/json", headers=auth)
+            assert a.status_code == b.status_code == 201, (paths, a.text[:300])
+        else:
+            a, b = same.get(paths["prefill"], headers=auth), hand.get(paths["baseline"], headers=auth)
+            assert a.status_code == 200 and a.text.split("csrf")[0] == b.text.split("csrf")[0], paths
 
 
 @pytest.fixture(scope="module")
