@@ -7,6 +7,7 @@ ratios of requests/second (above 1.0 Prefill is faster).
     .venv/bin/python bench/gunicorn_bench.py --smoke    # a few seconds: proves it works, asserts no speed
     .venv/bin/python bench/gunicorn_bench.py --only subject,users --out /tmp/x.json   # some scenarios
     .venv/bin/python bench/gunicorn_bench.py --aa --only submit   # A/A: the hand-written app on both sides
+    .venv/bin/python bench/gunicorn_bench.py --only submit --timed /tmp/t   # and each worker's own time
 
 Scenarios (the hand-written side does the same work by hand):
 - repeat: one verified user (trusted plan "enterprise") loads the HTML form
@@ -30,7 +31,8 @@ database: ``lost`` must be 0. Writes ``bench/results/latest-gunicorn.json``.
 ``--aa`` serves the hand-written app on both sides (``bench/aa_wsgi.py``): the
 ratios of two identical apps, far from 1.0 only by this machine's noise
 (their slowest answers especially). It counts no losses and writes
-``latest-gunicorn-aa.json``.
+``latest-gunicorn-aa.json``. ``--timed DIR`` wraps both apps in
+``bench/timed_wsgi.py``: each worker's own wall and CPU time per request.
 """
 
 from __future__ import annotations
@@ -121,13 +123,15 @@ def count(url: str, table: str) -> int:
     return int(found)
 
 
-def serve(side: str, url: str, port: int, workers: int, aa: bool = False) -> subprocess.Popen:
+def serve(side: str, url: str, port: int, workers: int, aa: bool = False, timed: str | None = None) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench-gunicorn", "RATELIMIT_ENABLED": "0",
            "PREFILL_BUILTIN_FORMS": "1", "AUTO_MIGRATE": "0", "LOG_LEVEL": "WARNING",
            "PREFILL_PROVIDER_MODULES": "bench.providers_conditional"}
     target = "app:create_app()" if side == "prefill" else "bench.baseline_wsgi:create()"
     if aa and side == "prefill":
         target = "bench.aa_wsgi:create()"
+    if timed:
+        target = f"bench.timed_wsgi:create({side!r}, {str(Path(timed).resolve())!r})"
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
                              "--log-level", "warning", target], cwd=ROOT, env=env, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -205,7 +209,7 @@ def run_backend(label: str, url: str, modes: list[tuple[str, str]], args: Any, w
     script = work / "bench.lua"
     script.write_text(LUA)
     ports = {"prefill": free_port(), "baseline": free_port()}
-    procs = {side: serve(side, url, port, args.workers, args.aa) for side, port in ports.items()}
+    procs = {side: serve(side, url, port, args.workers, args.aa, args.timed) for side, port in ports.items()}
     results = []
     try:
         started = {side: rss_mib(proc.pid) for side, proc in procs.items()}
@@ -243,8 +247,12 @@ def main() -> int:
     parser.add_argument("--smoke", action="store_true", help="1 round of 1 s per scenario; asserts no speed")
     parser.add_argument("--only", help="comma-separated scenarios to run: " + ",".join(MODES))
     parser.add_argument("--aa", action="store_true", help="the hand-written app on both sides: the noise of a run")
+    parser.add_argument("--timed", metavar="DIR", help="each worker's own time per request, into DIR "
+                        "(bench/timed_wsgi.py DIR sums it up)")
     parser.add_argument("--out")
     args = parser.parse_args()
+    if args.timed and args.aa:
+        parser.error("--timed times the two real apps: not with --aa")
     args.out = args.out or str(RESULTS.with_name("latest-gunicorn-aa.json") if args.aa else RESULTS)
     if args.smoke:
         args.seconds, args.rounds, args.users = 1, 1, 400

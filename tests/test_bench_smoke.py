@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from app import ROOT, create_app
-from bench import aa_wsgi, baseline_wsgi
+from bench import aa_wsgi, baseline_wsgi, timed_wsgi
 from bench.baseline import create_baseline
 from bench.baseline_conditional import TABLE
 from bench.baseline_support import bench_profile, support_json
@@ -72,6 +72,22 @@ def test_the_aa_run_serves_the_hand_written_app_on_every_path_prefills_is_asked(
         else:
             a, b = same.get(paths["prefill"], headers=auth), hand.get(paths["baseline"], headers=auth)
             assert a.status_code == 200 and a.text.split("csrf")[0] == b.text.split("csrf")[0], paths
+
+
+def test_the_timed_wrapper_records_each_requests_own_time(tmp_path):
+    """``gunicorn_bench.py --timed``: a worker writes its requests' wall and CPU time at exit."""
+    from werkzeug.test import Client
+
+    url = f"sqlite:///{tmp_path / 'timed.sqlite3'}"
+    token = seed(url, 1)[0]
+    app = timed_wsgi.create("baseline", str(tmp_path / "t"), url)
+    client = Client(app)
+    for _ in range(100):
+        assert client.get("/form", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    app.write()  # type: ignore[attr-defined]
+    line = timed_wsgi.summary(str(tmp_path / "t"))
+    found = re.match(r"sqlite\s+baseline\s+/form\s+100\s+wall p50\s+([\d.]+) p99\s+([\d.]+)\s+cpu p50\s+([\d.]+)", line)
+    assert found and 0 < float(found[1]) <= float(found[2]) and float(found[3]) > 0, line
 
 
 @pytest.fixture(scope="module")
